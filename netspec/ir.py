@@ -1,0 +1,286 @@
+"""The intermediate representation: a DAG of primitive layers.
+
+``resolve`` turns a validated spec into a :class:`Graph`; ``infer`` computes
+shapes and counts over it; ``emit`` turns it into Flax NNX source. Every stage
+reads the same immutable structures defined here, so adding an op means adding
+one attrs class here and one rule per stage (tests check that every op has a
+shape rule and an emit rule).
+
+Conventions (canonical forms, fixed once at the boundary by ``resolve``):
+
+* shapes exclude the batch dimension and are channels-last:
+  ``(H, W, C)`` images, ``(T, C)`` sequences, ``(D, H, W, C)`` volumes,
+  ``(N,)`` after flatten;
+* per-axis hyper-parameters (kernel, strides, dilation) are tuples with one
+  entry per spatial axis;
+* padding is ``"valid"``, ``"same"``, ``"causal"`` (1-D only) or a tuple of
+  explicit ``(low, high)`` pairs, one per spatial axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+from netspec.diagnostics import Span
+
+Padding = Union[Literal["valid", "same", "causal"], tuple[tuple[int, int], ...]]
+ActivationName = Literal[
+    "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear"
+]
+InitName = str  # "glorot_uniform", "he_normal", "zeros", ... (see emit for the table)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function; ``alpha`` only for leaky_relu and elu."""
+
+    name: ActivationName
+    alpha: float | None = None
+
+
+# --- attrs of each primitive op -------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputAttrs:
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ConvAttrs:
+    """conv: 1-D/2-D/3-D from the input's rank. Kernel is ``kernel + (C_in // groups, filters)``."""
+
+    filters: int
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    padding: Padding
+    dilation: tuple[int, ...]
+    groups: int = 1
+    use_bias: bool = True
+    activation: Activation | None = None
+    kernel_init: InitName = "glorot_uniform"
+    bias_init: InitName = "zeros"
+
+
+@dataclass(frozen=True)
+class DepthwiseConvAttrs:
+    """depthwise_conv: one filter bank per input channel (groups = C_in), output C_in * depth_multiplier."""
+
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    padding: Padding
+    dilation: tuple[int, ...]
+    depth_multiplier: int = 1
+    use_bias: bool = True
+    activation: Activation | None = None
+    kernel_init: InitName = "glorot_uniform"
+    bias_init: InitName = "zeros"
+
+
+@dataclass(frozen=True)
+class SeparableConvAttrs:
+    """separable_conv (Keras SeparableConv): depthwise (no bias) then 1x1 pointwise (with bias)."""
+
+    filters: int
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    padding: Padding
+    dilation: tuple[int, ...]
+    depth_multiplier: int = 1
+    use_bias: bool = True
+    activation: Activation | None = None
+    kernel_init: InitName = "glorot_uniform"
+    bias_init: InitName = "zeros"
+
+
+@dataclass(frozen=True)
+class PoolAttrs:
+    """pool: max ignores padded cells; avg divides by the number of real cells (Keras)."""
+
+    mode: Literal["max", "avg"]
+    window: tuple[int, ...]
+    strides: tuple[int, ...]
+    padding: Padding
+
+
+@dataclass(frozen=True)
+class GlobalPoolAttrs:
+    mode: Literal["avg", "max"] = "avg"
+
+
+@dataclass(frozen=True)
+class DenseAttrs:
+    """dense: acts on the last axis (like Keras Dense)."""
+
+    units: int
+    use_bias: bool = True
+    activation: Activation | None = None
+    kernel_init: InitName = "glorot_uniform"
+    bias_init: InitName = "zeros"
+
+
+@dataclass(frozen=True)
+class FlattenAttrs:
+    pass
+
+
+@dataclass(frozen=True)
+class DropoutAttrs:
+    rate: float
+
+
+@dataclass(frozen=True)
+class BatchNormAttrs:
+    """batchnorm over the last axis. ``momentum`` is Keras': running = m*running + (1-m)*batch."""
+
+    momentum: float = 0.99
+    epsilon: float = 1e-3
+    center: bool = True
+    scale: bool = True
+
+
+@dataclass(frozen=True)
+class LayerNormAttrs:
+    epsilon: float = 1e-6
+    center: bool = True
+    scale: bool = True
+
+
+@dataclass(frozen=True)
+class LRNAttrs:
+    """AlexNet's local response normalisation across channels:
+    ``b = a / (bias + alpha/size * sum_{window of `size` channels} a^2) ** beta``
+    (the torch / Caffe convention, alpha divided by size)."""
+
+    size: int = 5
+    alpha: float = 1e-4
+    beta: float = 0.75
+    bias: float = 2.0
+
+
+@dataclass(frozen=True)
+class ZeroPadAttrs:
+    padding: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class ActivationAttrs:
+    activation: Activation
+
+
+@dataclass(frozen=True)
+class AddAttrs:
+    pass
+
+
+@dataclass(frozen=True)
+class MultiplyAttrs:
+    pass
+
+
+@dataclass(frozen=True)
+class ConcatAttrs:
+    """Depth concatenation (last axis). ``pad="zero"`` zero-pads smaller maps
+    to the largest spatial size (GoogLeNet's DepthConcat), split low/high like SAME."""
+
+    pad: Literal["error", "zero"] = "error"
+
+
+Attrs = Union[
+    InputAttrs, ConvAttrs, DepthwiseConvAttrs, SeparableConvAttrs, PoolAttrs,
+    GlobalPoolAttrs, DenseAttrs, FlattenAttrs, DropoutAttrs, BatchNormAttrs,
+    LayerNormAttrs, LRNAttrs, ZeroPadAttrs, ActivationAttrs, AddAttrs,
+    MultiplyAttrs, ConcatAttrs,
+]
+
+# op name -> attrs class; the single list of primitive ops.
+OPS: dict[str, type] = {
+    "input": InputAttrs,
+    "conv": ConvAttrs,
+    "depthwise_conv": DepthwiseConvAttrs,
+    "separable_conv": SeparableConvAttrs,
+    "pool": PoolAttrs,
+    "global_pool": GlobalPoolAttrs,
+    "dense": DenseAttrs,
+    "flatten": FlattenAttrs,
+    "dropout": DropoutAttrs,
+    "batchnorm": BatchNormAttrs,
+    "layernorm": LayerNormAttrs,
+    "lrn": LRNAttrs,
+    "zero_pad": ZeroPadAttrs,
+    "activation": ActivationAttrs,
+    "add": AddAttrs,
+    "multiply": MultiplyAttrs,
+    "concat": ConcatAttrs,
+}
+
+
+# --- graph structure --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One level of block nesting a node was expanded from.
+
+    ``kind`` is the block kind: ``"template"`` (a user template from
+    ``blocks:``), ``"repeat"`` (one iteration of a repeat), ``"residual"``,
+    ``"inception"``, ``"causal"``, or ``"branch"`` / ``"body"`` / ``"shortcut"``
+    for the parts of a block. ``name`` is this instance's path component,
+    unique among its siblings (e.g. ``"bottleneck_2"``). ``template`` and
+    ``params`` identify a template instance, so the emitter can emit one
+    sub-module class per (template, structure) and reuse it.
+    """
+
+    name: str
+    kind: str
+    span: Span | None = None
+    template: str | None = None
+    params: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Node:
+    """One primitive layer.
+
+    ``name`` is unique in the graph: the scope path and the local name joined
+    with ``/`` (``"bottleneck_2/conv2d_1"``); a top-level user name is kept as
+    written. ``inputs`` name earlier nodes (topological order is guaranteed).
+    ``span`` points at the YAML item the node came from.
+    """
+
+    name: str
+    op: str
+    attrs: Attrs
+    inputs: tuple[str, ...]
+    span: Span | None = None
+    scope: tuple[Scope, ...] = ()
+
+    @property
+    def local_name(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A resolved network. ``nodes[0]`` is the input node; ``output`` names
+    the node whose value the network returns (the last item by default)."""
+
+    name: str
+    input_shape: tuple[int, ...]
+    nodes: tuple[Node, ...]
+    output: str
+    source_path: str | None = None
+    description: str | None = None
+    reference: str | None = None  # the published reference a zoo spec reproduces
+    train: object | None = None  # netspec.trainspec.TrainSpec, when the spec has a train: section
+    meta: dict = field(default_factory=dict, compare=False)
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def consumers(self, name: str) -> list[Node]:
+        return [n for n in self.nodes if name in n.inputs]
