@@ -1,4 +1,47 @@
 """netspec: a declarative YAML-to-model compiler for convolutional networks.
 
+>>> import netspec
+>>> spec = netspec.load("specs/lenet.yaml")          # validated, resolved, shape-checked
+>>> print(netspec.summary(spec))                     # static report, no JAX involved
+>>> model = netspec.build(spec, seed=0)              # a flax.nnx.Module (imports JAX here)
+
 Importing netspec imports no JAX; :func:`build` imports it on first use.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from netspec.diagnostics import Diagnostic, NetspecError, Span
+from netspec.ir import Graph
+from netspec.pipeline import analyze, load
+
+if TYPE_CHECKING:
+    from netspec.report import Summary
+
+__version__ = "0.1.0"
+__all__ = ["Diagnostic", "Graph", "NetspecError", "Span", "analyze", "build", "load", "summary", "__version__"]
+
+
+def summary(spec) -> Summary:
+    """The static report of a spec (a Graph from :func:`load`, a path, or YAML text).
+
+    ``print()`` it for a table; ``.to_dict()`` / ``.json()`` / ``.markdown()``
+    for other forms.
+    """
+    from netspec.pipeline import analysis_of
+    from netspec.report import summarize
+
+    graph = spec if isinstance(spec, Graph) else load(spec)
+    return summarize(analysis_of(graph))
+
+
+def build(spec, *, seed: int = 0):
+    """Compile a spec (Graph, path or YAML text) into a ``flax.nnx.Module``.
+
+    ``model(x)`` maps ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
+    """
+    from netspec.builder import build as _build
+
+    graph = spec if isinstance(spec, Graph) else load(spec)
+    return _build(graph, seed=seed)

@@ -1,0 +1,126 @@
+"""The static pipeline as one call: read -> resolve -> infer.
+
+Nothing here imports JAX; ``netspec check`` and ``netspec summary`` run on
+this path alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from netspec.diagnostics import Diagnostic, NetspecError, error
+from netspec.facts import Analysis
+from netspec.ir import Graph
+
+MAX_SPEC_BYTES = 1 << 20  # matches the loader's own cap; checked before reading the whole file
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the static pipeline found for one spec: the graph and its
+    analysis when resolution succeeded, and every diagnostic (errors first
+    come from the earliest stage that failed)."""
+
+    path: str
+    graph: Graph | None
+    analysis: Analysis | None
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def read_spec_file(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
+    """The text of a spec file, or a diagnostic saying why it can't be read."""
+    path = Path(path)
+    shown = str(path)
+    if not path.exists():
+        return None, [error("file-not-found", f"no such file: {shown}",
+                            hint="check the path; specs usually live in specs/ or examples/")]
+    if path.is_dir():
+        return None, [error("not-a-file", f"{shown} is a directory, not a spec file")]
+    try:
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            return None, [error("file-too-large",
+                                f"{shown} is {path.stat().st_size:,} bytes; specs are limited to "
+                                f"{MAX_SPEC_BYTES:,} bytes")]
+        return path.read_text(encoding="utf-8"), []
+    except UnicodeDecodeError as exc:
+        return None, [error("not-utf8", f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    except OSError as exc:
+        return None, [error("unreadable", f"cannot read {shown}: {exc.strerror}")]
+
+
+def check_text(text: str, path: str = "<spec>") -> Checked:
+    """Resolve and infer a spec given as text; never raises for user errors."""
+    from netspec.infer import infer
+    from netspec.resolve import resolve_text
+
+    graph, diagnostics = resolve_text(text, path)
+    if graph is None:
+        return Checked(path, None, None, tuple(diagnostics))
+    analysis = infer(graph)
+    return Checked(path, graph, analysis, tuple(diagnostics) + tuple(analysis.diagnostics))
+
+
+def check_file(path: str | Path) -> Checked:
+    """Like :func:`check_text` for a file (a missing file is a diagnostic)."""
+    text, problems = read_spec_file(path)
+    if text is None:
+        return Checked(str(path), None, None, tuple(problems))
+    return check_text(text, str(path))
+
+
+def _looks_like_text(source: str | Path) -> bool:
+    return isinstance(source, str) and ("\n" in source or source.lstrip().startswith("{"))
+
+
+def analyze(source: str | Path | Graph) -> Checked:
+    """Run the static pipeline on a path, spec text, or an already resolved Graph."""
+    if isinstance(source, Graph):
+        from netspec.infer import infer
+
+        analysis = infer(source)
+        return Checked(source.source_path or source.name, source, analysis, analysis.diagnostics)
+    if _looks_like_text(source):
+        return check_text(str(source))
+    return check_file(source)
+
+
+def load(source: str | Path) -> Graph:
+    """Load, validate, resolve and shape-check a spec (a path or YAML text).
+
+    Returns the resolved :class:`~netspec.ir.Graph`; its static analysis is
+    kept in ``graph.meta["analysis"]`` and warnings in ``graph.meta["warnings"]``.
+    Raises :class:`~netspec.diagnostics.NetspecError` carrying every
+    diagnostic when there is any error.
+
+    >>> graph = load("name: tiny\\ninput: [4, 4, 1]\\nlayers: [flatten, {dense: {units: 2}}]\\n")
+    >>> graph.name, graph.meta["analysis"].output.output_shape
+    ('tiny', (2,))
+    """
+    checked = analyze(source)
+    if not checked.ok or checked.graph is None:
+        raise NetspecError(checked.diagnostics)
+    checked.graph.meta["analysis"] = checked.analysis
+    checked.graph.meta["warnings"] = [d for d in checked.diagnostics if not d.is_error]
+    return checked.graph
+
+
+def analysis_of(graph: Graph) -> Analysis:
+    """The static analysis of a loaded graph (computed once, then cached in meta)."""
+    analysis = graph.meta.get("analysis")
+    if analysis is None:
+        from netspec.infer import infer
+
+        analysis = infer(graph)
+        if analysis.errors:
+            raise NetspecError(analysis.diagnostics)
+        graph.meta["analysis"] = analysis
+    return analysis
