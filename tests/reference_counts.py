@@ -1,0 +1,325 @@
+"""Independent reference parameter counts for every zoo spec and lecture example.
+
+Plain-Python arithmetic, written from each network's reference definition
+(torchvision, Keras Applications, the original paper, the lecture's Keras
+code) layer by layer. It deliberately imports nothing from netspec: the zoo
+test compares three numbers that were obtained independently — the published
+figure, this table, and netspec's static inference.
+
+Conventions follow the reference implementations:
+
+* a convolution has ``filters * (prod(kernel) * c_in // groups)`` weights and
+  ``filters`` biases when it has a bias;
+* a batchnorm layer has 4 numbers per channel: gamma and beta are trainable,
+  the moving mean and variance are not (torchvision calls the latter
+  "buffers" and leaves them out of its published count, which is therefore
+  our *trainable* count; Keras counts them as non-trainable parameters);
+* spatial sizes use the floor formula ``(w + pad_lo + pad_hi - f_eff) // s + 1``
+  (torch / Keras "valid" after explicit padding) or ``ceil(w / s)`` for
+  Keras / TF "same".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Parameter counts of a layer or a whole network."""
+
+    trainable: int
+    non_trainable: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.trainable + other.trainable, self.non_trainable + other.non_trainable)
+
+
+NOTHING = Counts(0)
+
+
+def total(parts: list[Counts]) -> Counts:
+    """Sum of a list of counts."""
+    result = NOTHING
+    for part in parts:
+        result = result + part
+    return result
+
+
+# --- layer arithmetic ---------------------------------------------------------
+
+
+def conv(c_in: int, filters: int, kernel: int | tuple[int, ...], *, rank: int = 2,
+         bias: bool = True, groups: int = 1) -> Counts:
+    """A convolution: kernel ``kernel^rank x (c_in / groups) x filters`` plus ``filters`` biases."""
+    window = kernel if isinstance(kernel, tuple) else (kernel,) * rank
+    return Counts(filters * prod(window) * (c_in // groups) + (filters if bias else 0))
+
+
+def dense(n_in: int, units: int, *, bias: bool = True) -> Counts:
+    """A fully connected layer on a vector of ``n_in`` features."""
+    return Counts(n_in * units + (units if bias else 0))
+
+
+def batchnorm(channels: int) -> Counts:
+    """gamma, beta (trainable) and moving mean, variance (not trainable), per channel."""
+    return Counts(2 * channels, 2 * channels)
+
+
+def out_size(width: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> int:
+    """Output length of a conv / pool window with symmetric explicit padding (floor formula)."""
+    return (width + 2 * pad - ((kernel - 1) * dilation + 1)) // stride + 1
+
+
+def same_size(width: int, stride: int) -> int:
+    """Output length of a "same"-padded conv / pool: ``ceil(width / stride)``."""
+    return -(-width // stride)
+
+
+# --- the zoo --------------------------------------------------------------------
+
+
+def lenet5() -> Counts:
+    """LeNet-5 on 28x28x1, first conv padded by 2 (so both convs see 28 / 14 -> 10 maps)."""
+    side = out_size(28, 5, pad=2) // 2  # conv1 keeps 28, pool -> 14
+    side = out_size(side, 5) // 2  # conv2 -> 10, pool -> 5
+    return total([
+        conv(1, 6, 5),
+        conv(6, 16, 5),
+        dense(side * side * 16, 120),
+        dense(120, 84),
+        dense(84, 10),
+    ])
+
+
+def alexnet() -> Counts:
+    """torchvision.models.alexnet: features, AdaptiveAvgPool(6x6), classifier."""
+    side = out_size(224, 11, 4, 2)  # 55
+    side = out_size(side, 3, 2)  # 27
+    side = out_size(side, 5, 1, 2)  # 27
+    side = out_size(side, 3, 2)  # 13
+    side = out_size(side, 3, 2)  # 6 (three 3x3 P1 convs keep 13 in between)
+    assert side == 6, "AdaptiveAvgPool2d((6, 6)) is the identity only on a 6x6 map"
+    return total([
+        conv(3, 64, 11), conv(64, 192, 5), conv(192, 384, 3), conv(384, 256, 3), conv(256, 256, 3),
+        dense(6 * 6 * 256, 4096), dense(4096, 4096), dense(4096, 1000),
+    ])
+
+
+VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+VGG19_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
+                512, 512, 512, 512, "M", 512, 512, 512, 512, "M")
+
+
+def vgg(config: tuple) -> Counts:
+    """Keras Applications VGG16 / VGG19 with the top: 3x3 same convs, 2x2 pools, 4096-4096-1000."""
+    parts, channels, side = [], 3, 224
+    for item in config:
+        if item == "M":
+            side //= 2
+        else:
+            parts.append(conv(channels, item, 3))
+            channels = item
+    parts += [dense(side * side * channels, 4096), dense(4096, 4096), dense(4096, 1000)]
+    return total(parts)
+
+
+# GoogLeNet, Szegedy et al. 2014, Table 1: name, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
+GOOGLENET_INCEPTIONS = (
+    ("3a", 64, 96, 128, 16, 32, 32),
+    ("3b", 128, 128, 192, 32, 96, 64),
+    ("4a", 192, 96, 208, 16, 48, 64),
+    ("4b", 160, 112, 224, 24, 64, 64),
+    ("4c", 128, 128, 256, 24, 64, 64),
+    ("4d", 112, 144, 288, 32, 64, 64),
+    ("4e", 256, 160, 320, 32, 128, 128),
+    ("5a", 256, 160, 320, 32, 128, 128),
+    ("5b", 384, 192, 384, 48, 128, 128),
+)
+
+
+def inception(c_in: int, one: int, reduce3: int, three: int, reduce5: int, five: int, proj: int) -> Counts:
+    """One inception module (Fig. 2b): every convolution has a bias."""
+    return total([
+        conv(c_in, one, 1),
+        conv(c_in, reduce3, 1), conv(reduce3, three, 3),
+        conv(c_in, reduce5, 1), conv(reduce5, five, 5),
+        conv(c_in, proj, 1),
+    ])
+
+
+def googlenet() -> Counts:
+    """GoogLeNet (Table 1) without the auxiliary classifiers; LRN has no parameters."""
+    parts = [conv(3, 64, 7), conv(64, 64, 1), conv(64, 192, 3)]
+    channels = 192
+    for _name, one, reduce3, three, reduce5, five, proj in GOOGLENET_INCEPTIONS:
+        parts.append(inception(channels, one, reduce3, three, reduce5, five, proj))
+        channels = one + three + five + proj
+    parts.append(dense(channels, 1000))
+    return total(parts)
+
+
+def torchvision_resnet_basic(blocks_per_stage: tuple[int, ...]) -> Counts:
+    """torchvision ResNet-18/34: BasicBlock, convs without bias, downsample = conv1x1 + bn."""
+    parts = [conv(3, 64, 7, bias=False), batchnorm(64)]
+    in_planes = 64
+    for stage, blocks in enumerate(blocks_per_stage):
+        planes = 64 * 2**stage
+        for block in range(blocks):
+            stride = 2 if stage > 0 and block == 0 else 1
+            parts += [conv(in_planes, planes, 3, bias=False), batchnorm(planes),
+                      conv(planes, planes, 3, bias=False), batchnorm(planes)]
+            if stride != 1 or in_planes != planes:
+                parts += [conv(in_planes, planes, 1, bias=False), batchnorm(planes)]
+            in_planes = planes
+    parts.append(dense(in_planes, 1000))
+    return total(parts)
+
+
+def keras_resnet_v1(blocks_per_stage: tuple[int, ...]) -> Counts:
+    """Keras Applications ResNet50/101/152 (v1): convs with bias, bottleneck ``stack1``/``block1``.
+
+    The first block of every stage has a conv shortcut (``conv_shortcut=True``),
+    even in conv2 where its stride is 1.
+    """
+    parts = [conv(3, 64, 7), batchnorm(64)]
+    channels = 64
+    for stage, blocks in enumerate(blocks_per_stage):
+        filters = 64 * 2**stage
+        for block in range(blocks):
+            if block == 0:
+                parts += [conv(channels, 4 * filters, 1), batchnorm(4 * filters)]
+            parts += [conv(channels, filters, 1), batchnorm(filters),
+                      conv(filters, filters, 3), batchnorm(filters),
+                      conv(filters, 4 * filters, 1), batchnorm(4 * filters)]
+            channels = 4 * filters
+    parts.append(dense(channels, 1000))
+    return total(parts)
+
+
+TCN_DILATIONS = (1, 2, 4, 8, 16, 32)
+
+
+def tcn() -> Counts:
+    """specs/tcn.yaml: causal conv stack (32 filters, F=2) on 1 channel, then a 1x1 conv to 1 channel."""
+    parts, channels = [], 1
+    for _dilation in TCN_DILATIONS:
+        parts.append(conv(channels, 32, 2, rank=1))
+        channels = 32
+    parts.append(conv(channels, 1, 1, rank=1))
+    return total(parts)
+
+
+def tcn_receptive_field(kernel: int = 2, dilations: tuple[int, ...] = TCN_DILATIONS) -> int:
+    """Time steps one output of a stack of causal convolutions sees: ``1 + (F - 1) * sum(d)``."""
+    return 1 + (kernel - 1) * sum(dilations)
+
+
+# --- the lecture examples ---------------------------------------------------------
+
+
+def cifar10_convnet() -> Counts:
+    """seed 004: two 3x3 same convs (32), pool 2, dense 512, dense 10 on 32x32x3."""
+    return total([conv(3, 32, 3), conv(32, 32, 3), dense(16 * 16 * 32, 512), dense(512, 10)])
+
+
+def cats_vs_dogs() -> Counts:
+    """seed 000: three valid 3x3 convs (32, 32, 64) each pooled by 2 on 150x150x3, dense 64, dense 1."""
+    side = 150
+    for _ in range(3):
+        side = out_size(side, 3) // 2  # 148 -> 74, 72 -> 36, 34 -> 17
+    return total([conv(3, 32, 3), conv(32, 32, 3), conv(32, 64, 3),
+                  dense(side * side * 64, 64), dense(64, 1)])
+
+
+def mnist_batchnorm() -> Counts:
+    """seed 001 ``cnn2``: [conv 3x3 same, bn, relu] x 2, pool, x 2 again, dense 40 + bn, dense 10."""
+    side = same_size(same_size(28, 1) // 2, 1) // 2  # 7
+    return total([
+        conv(1, 8, 3), batchnorm(8), conv(8, 8, 3), batchnorm(8),
+        conv(8, 16, 3), batchnorm(16), conv(16, 16, 3), batchnorm(16),
+        dense(side * side * 16, 40), batchnorm(40), dense(40, 10),
+    ])
+
+
+def mnist_fcnn() -> Counts:
+    """seed 001 ``fcn_MNIST_keras``: 784 -> dense 500 + bn -> dense 50 + bn -> dense 10."""
+    return total([dense(784, 500), batchnorm(500), dense(500, 50), batchnorm(50), dense(50, 10)])
+
+
+def mnist_cnn1() -> Counts:
+    """seed 001 ``cnn1``: one 3x3 same conv (32) on 28x28x1, flatten, dense 10."""
+    return total([conv(1, 32, 3), dense(28 * 28 * 32, 10)])
+
+
+def lenet_keras() -> Counts:
+    """seed 002 (Gulli & Pal's Keras LeNet): conv 20 5x5 same, pool, conv 50 5x5 same, pool, dense 500, 10."""
+    side = 28 // 2 // 2
+    return total([conv(1, 20, 5), conv(20, 50, 5), dense(side * side * 50, 500), dense(500, 10)])
+
+
+def causal_conv_toy() -> Counts:
+    """seed 001: one causal Conv1D, 1 filter, kernel 2, no bias, on 3 time steps of 1 channel."""
+    return conv(1, 1, 2, rank=1, bias=False)
+
+
+CAUSAL_DILATIONS = (1, 2, 4, 8)
+
+
+def dilated_causal() -> Counts:
+    """seed 001 ``modeldil``: four causal Conv1D (32 filters, kernel 2, dilations 1..8), Dense(1)."""
+    parts, channels = [], 1
+    for _dilation in CAUSAL_DILATIONS:
+        parts.append(conv(channels, 32, 2, rank=1))
+        channels = 32
+    parts.append(dense(channels, 1))
+    return total(parts)
+
+
+# spec path (relative to the repository root) -> reference count.
+REFERENCE: dict[str, Counts] = {
+    "specs/lenet.yaml": lenet5(),
+    "specs/alexnet.yaml": alexnet(),
+    "specs/vgg16.yaml": vgg(VGG16_CONFIG),
+    "specs/vgg19.yaml": vgg(VGG19_CONFIG),
+    "specs/googlenet.yaml": googlenet(),
+    "specs/resnet18.yaml": torchvision_resnet_basic((2, 2, 2, 2)),
+    "specs/resnet34.yaml": torchvision_resnet_basic((3, 4, 6, 3)),
+    "specs/resnet50.yaml": keras_resnet_v1((3, 4, 6, 3)),
+    "specs/resnet101.yaml": keras_resnet_v1((3, 4, 23, 3)),
+    "specs/resnet152.yaml": keras_resnet_v1((3, 8, 36, 3)),
+    "specs/tcn.yaml": tcn(),
+    "examples/cifar10_convnet.yaml": cifar10_convnet(),
+    "examples/cats_vs_dogs.yaml": cats_vs_dogs(),
+    "examples/mnist_batchnorm.yaml": mnist_batchnorm(),
+    "examples/mnist_fcnn.yaml": mnist_fcnn(),
+    "examples/mnist_cnn1.yaml": mnist_cnn1(),
+    "examples/lenet_keras.yaml": lenet_keras(),
+    "examples/causal_conv_toy.yaml": causal_conv_toy(),
+    "examples/dilated_causal.yaml": dilated_causal(),
+}
+
+# Published figures, as printed by their source. torchvision publishes the
+# trainable count only (running statistics are buffers), so those entries
+# give ``trainable`` and the test checks only that; Keras publishes all three.
+# spec path -> (source, trainable, non-trainable or None when unpublished).
+PUBLISHED: dict[str, tuple[str, int, int | None]] = {
+    "specs/lenet.yaml": ("LeNet-5 with a padded first conv (the usual Keras transcription)", 61_706, 0),
+    "specs/alexnet.yaml": ("torchvision.models.alexnet", 61_100_840, None),
+    "specs/vgg16.yaml": ("keras.applications.VGG16", 138_357_544, 0),
+    "specs/vgg19.yaml": ("keras.applications.VGG19", 143_667_240, 0),
+    "specs/resnet18.yaml": ("torchvision.models.resnet18", 11_689_512, None),
+    "specs/resnet34.yaml": ("torchvision.models.resnet34", 21_797_672, None),
+    "specs/resnet50.yaml": ("keras.applications.ResNet50", 25_583_592, 53_120),
+    "specs/resnet101.yaml": ("keras.applications.ResNet101", 44_601_832, 105_344),
+    "specs/resnet152.yaml": ("keras.applications.ResNet152", 60_268_520, 151_424),
+    "examples/cifar10_convnet.yaml": ("seed 004 model.summary()", 4_210_090, 0),
+    "examples/mnist_fcnn.yaml": ("seed 001 model.summary() (fcn_MNIST_keras)", 419_160, 1_100),
+    "examples/mnist_cnn1.yaml": ("seed 001 model.summary() (cnn1)", 251_210, 0),
+    "examples/lenet_keras.yaml": ("Gulli & Pal, Deep Learning with Keras, ch. 3 model.summary()", 1_256_080, 0),
+}

@@ -1,0 +1,336 @@
+"""The model zoo (specs/) and the lecture examples (examples/).
+
+Every spec file is checked clean; for the known ones three independently
+obtained parameter counts must agree — the published figure, the plain-Python
+reference in ``reference_counts`` and netspec's static inference — and the
+shapes the references print (GoogLeNet's Table 1, the seeds' Keras
+``model.summary()`` tables, the ResNet stages, receptive fields) must be
+reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+import reference_counts as reference
+
+from netspec.facts import Analysis, LayerFacts
+from netspec.pipeline import Checked, check_file, load
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_FILES = sorted(
+    path.relative_to(ROOT).as_posix()
+    for folder in ("specs", "examples")
+    for path in (ROOT / folder).rglob("*.yaml")
+)
+
+# Warnings a spec is allowed to have, because it reproduces a reference that
+# really behaves so; each such file explains them in its header comment.
+# path -> {warning code: count}.
+EXPECTED_WARNINGS: dict[str, dict[str, int]] = {
+    # the 1x1/2 projection shortcuts of layer2..layer4: 3 layers x (rows, columns).
+    "specs/resnet18.yaml": {"unseen-input": 6},
+    "specs/resnet34.yaml": {"unseen-input": 6},
+    # the stem's conv 7x7/2 and pool 3x3/2 after zero padding, and in conv3..conv5
+    # the 1x1/2 convolutions of the body and of the shortcut: 8 layers x 2 axes.
+    "specs/resnet50.yaml": {"unseen-input": 16},
+    "specs/resnet101.yaml": {"unseen-input": 16},
+    "specs/resnet152.yaml": {"unseen-input": 16},
+}
+
+
+@cache
+def checked(path: str) -> Checked:
+    return check_file(ROOT / path)
+
+
+def analysis_of(path: str) -> Analysis:
+    result = checked(path)
+    assert result.ok and result.analysis is not None, "\n".join(d.message for d in result.errors)
+    return result.analysis
+
+
+def output_of(analysis: Analysis, name: str) -> LayerFacts:
+    """The facts of the node ``name``, or of the last node inside the block named ``name``."""
+    if name in analysis.layers:
+        return analysis.layers[name]
+    inside = [facts for node_name, facts in analysis.layers.items() if node_name.startswith(name + "/")]
+    assert inside, f"no node or block named {name!r}; nodes: {list(analysis.layers)[:20]}..."
+    return inside[-1]
+
+
+def test_the_zoo_is_complete():
+    expected = {*reference.REFERENCE, "specs/googlenet.yaml", "specs/tcn.yaml"}
+    assert expected <= set(SPEC_FILES)
+
+
+# --- every file ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SPEC_FILES)
+def test_spec_checks_clean(path):
+    result = checked(path)
+    assert result.errors == [], "\n".join(f"{d.span}: {d.message}" for d in result.errors)
+    warnings: dict[str, int] = {}
+    for diagnostic in result.diagnostics:
+        warnings[diagnostic.code] = warnings.get(diagnostic.code, 0) + 1
+    assert warnings == EXPECTED_WARNINGS.get(path, {}), [d.message for d in result.diagnostics]
+    if path in EXPECTED_WARNINGS:
+        assert "Expected warning" in (ROOT / path).read_text(), f"{path} must say why it warns"
+
+
+@pytest.mark.parametrize("path", SPEC_FILES)
+def test_spec_loads(path):
+    graph = load(ROOT / path)
+    assert graph.meta["analysis"].total_params == checked(path).analysis.total_params
+    assert len(graph.meta["warnings"]) == sum(EXPECTED_WARNINGS.get(path, {}).values())
+
+
+@pytest.mark.parametrize("path", SPEC_FILES)
+def test_spec_states_what_it_is(path):
+    graph = checked(path).graph
+    assert graph is not None
+    assert graph.description, f"{path} needs a description:"
+    assert graph.reference, f"{path} needs a reference: naming what it reproduces"
+
+
+# --- parameter counts: published == reference == netspec --------------------------
+
+
+@pytest.mark.parametrize("path", sorted(reference.PUBLISHED))
+def test_reference_arithmetic_matches_the_published_figure(path):
+    source, trainable, non_trainable = reference.PUBLISHED[path]
+    counts = reference.REFERENCE[path]
+    assert counts.trainable == trainable, source
+    if non_trainable is not None:
+        assert counts.non_trainable == non_trainable, source
+
+
+@pytest.mark.parametrize("path", sorted(reference.REFERENCE))
+def test_netspec_counts_match_the_reference(path):
+    analysis = analysis_of(path)
+    counts = reference.REFERENCE[path]
+    assert (analysis.trainable_params, analysis.non_trainable_params) == (
+        counts.trainable, counts.non_trainable)
+    assert analysis.total_params == counts.total
+
+
+@pytest.mark.parametrize("path", sorted(reference.REFERENCE))
+def test_reference_key_quotes_the_count(path):
+    """The spec's ``reference:`` states the figure it reproduces (total or, for torchvision, trainable)."""
+    counts = reference.REFERENCE[path]
+    stated = checked(path).graph.reference
+    assert f"{counts.total:,}" in stated or f"{counts.trainable:,}" in stated, stated
+
+
+OUTPUT_SHAPES = {
+    **{path: (1000,) for path in reference.REFERENCE if path.startswith("specs/") and path != "specs/tcn.yaml"},
+    "specs/lenet.yaml": (10,),
+    "specs/tcn.yaml": (64, 1),
+    "examples/cifar10_convnet.yaml": (10,),
+    "examples/cats_vs_dogs.yaml": (1,),
+    "examples/mnist_batchnorm.yaml": (10,),
+    "examples/mnist_fcnn.yaml": (10,),
+    "examples/mnist_cnn1.yaml": (10,),
+    "examples/lenet_keras.yaml": (10,),
+    "examples/causal_conv_toy.yaml": (3, 1),
+    "examples/dilated_causal.yaml": (128, 1),
+}
+
+
+@pytest.mark.parametrize("path", sorted(OUTPUT_SHAPES))
+def test_output_shape(path):
+    assert analysis_of(path).output.output_shape == OUTPUT_SHAPES[path]
+
+
+# --- GoogLeNet: Table 1 of Szegedy et al. 2014 -----------------------------------------
+
+GOOGLENET_TABLE_1 = [
+    ("conv1", (112, 112, 64)),
+    ("pool1", (56, 56, 64)),
+    ("conv2", (56, 56, 192)),
+    ("pool2", (28, 28, 192)),
+    ("inception_3a", (28, 28, 256)),
+    ("inception_3b", (28, 28, 480)),
+    ("pool3", (14, 14, 480)),
+    ("inception_4a", (14, 14, 512)),
+    ("inception_4b", (14, 14, 512)),
+    ("inception_4c", (14, 14, 512)),
+    ("inception_4d", (14, 14, 528)),
+    ("inception_4e", (14, 14, 832)),
+    ("pool4", (7, 7, 832)),
+    ("inception_5a", (7, 7, 832)),
+    ("inception_5b", (7, 7, 1024)),
+    ("pool5", (1, 1, 1024)),
+    ("drop", (1, 1, 1024)),
+    ("linear", (1000,)),
+]
+
+
+@pytest.mark.parametrize(("stage", "shape"), GOOGLENET_TABLE_1)
+def test_googlenet_follows_table_1(stage, shape):
+    assert output_of(analysis_of("specs/googlenet.yaml"), stage).output_shape == shape
+
+
+def test_googlenet_inception_params_follow_the_filter_numbers():
+    analysis = analysis_of("specs/googlenet.yaml")
+    channels = 192
+    for name, one, reduce3, three, reduce5, five, proj in reference.GOOGLENET_INCEPTIONS:
+        inside = [f for n, f in analysis.layers.items() if n.startswith(f"inception_{name}/")]
+        expected = reference.inception(channels, one, reduce3, three, reduce5, five, proj)
+        assert sum(f.params for f in inside) == expected.total, name
+        channels = one + three + five + proj
+
+
+# --- ResNets and the other zoo shapes --------------------------------------------------
+
+STAGE_SHAPES = {
+    "specs/resnet18.yaml": [("maxpool", (56, 56, 64)), ("layer1", (56, 56, 64)), ("layer2", (28, 28, 128)),
+                            ("layer3", (14, 14, 256)), ("layer4", (7, 7, 512)), ("fc", (1000,))],
+    "specs/resnet34.yaml": [("maxpool", (56, 56, 64)), ("layer1", (56, 56, 64)), ("layer2", (28, 28, 128)),
+                            ("layer3", (14, 14, 256)), ("layer4", (7, 7, 512)), ("fc", (1000,))],
+    **{
+        f"specs/resnet{depth}.yaml": [
+            ("conv1_pad", (230, 230, 3)), ("conv1_conv", (112, 112, 64)), ("pool1_pool", (56, 56, 64)),
+            ("conv2", (56, 56, 256)), ("conv3", (28, 28, 512)), ("conv4", (14, 14, 1024)),
+            ("conv5", (7, 7, 2048)), ("avg_pool", (2048,)), ("predictions", (1000,))]
+        for depth in (50, 101, 152)
+    },
+    "specs/alexnet.yaml": [("conv1", (55, 55, 64)), ("pool1", (27, 27, 64)), ("conv2", (27, 27, 192)),
+                           ("pool2", (13, 13, 192)), ("conv5", (13, 13, 256)), ("pool5", (6, 6, 256)),
+                           ("fc8", (1000,))],
+    "specs/vgg16.yaml": [("block1", (112, 112, 64)), ("block3", (28, 28, 256)), ("block5", (7, 7, 512)),
+                         ("predictions", (1000,))],
+    "specs/vgg19.yaml": [("block1", (112, 112, 64)), ("block4", (14, 14, 512)), ("block5", (7, 7, 512)),
+                         ("predictions", (1000,))],
+    "specs/lenet.yaml": [("conv1", (28, 28, 6)), ("pool1", (14, 14, 6)), ("conv2", (10, 10, 16)),
+                         ("pool2", (5, 5, 16)), ("logits", (10,))],
+    "specs/tcn.yaml": [("dilated_stack", (64, 32)), ("forecast", (64, 1))],
+    "examples/dilated_causal.yaml": [("dilated", (128, 32)), ("output", (128, 1))],
+    "examples/causal_conv_toy.yaml": [("causal_conv", (3, 1))],
+    # the slide: "collapse the preceding 17x17x64 feature map into ... 18496"
+    "examples/cats_vs_dogs.yaml": [("max_pooling2d_3", (17, 17, 64)), ("flatten_1", (18496,)),
+                                   ("activation_5", (1,))],
+}
+
+
+@pytest.mark.parametrize(("path", "stage", "shape"),
+                         [(path, stage, shape) for path, rows in STAGE_SHAPES.items() for stage, shape in rows])
+def test_stage_shapes(path, stage, shape):
+    assert output_of(analysis_of(path), stage).output_shape == shape
+
+
+def test_resnet_stages_have_the_published_block_counts():
+    """Keras ResNet-50/101/152 stack 3-4-6-3, 3-4-23-3 and 3-8-36-3 bottlenecks (3 convs each)."""
+    for depth, blocks in ((50, (3, 4, 6, 3)), (101, (3, 4, 23, 3)), (152, (3, 8, 36, 3))):
+        analysis = analysis_of(f"specs/resnet{depth}.yaml")
+        convs = [name for name, facts in analysis.layers.items() if facts.op == "conv"]
+        for stage, count in zip(("conv2", "conv3", "conv4", "conv5"), blocks):
+            in_stage = [name for name in convs if name.startswith(stage + "/")]
+            assert len(in_stage) == 3 * count + 1, (depth, stage)  # + the projection shortcut
+        assert 1 + 3 * sum(blocks) + 1 == depth  # conv1 + body convs + the dense layer
+
+
+# --- receptive fields of the causal nets ----------------------------------------------
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("specs/tcn.yaml", reference.tcn_receptive_field()),
+    ("examples/dilated_causal.yaml", reference.tcn_receptive_field(2, reference.CAUSAL_DILATIONS)),
+    ("examples/causal_conv_toy.yaml", 2),
+])
+def test_causal_receptive_field(path, field):
+    assert analysis_of(path).output.receptive_field == (field,)
+
+
+def test_tcn_sees_its_whole_window():
+    assert reference.tcn_receptive_field() == 64 == analysis_of("specs/tcn.yaml").graph.input_shape[0]
+
+
+# --- the seeds' Keras model.summary() tables, row by row -------------------------------
+
+
+def channels_last(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A channels-first ('th') Keras shape (C, H, W) as netspec's (H, W, C)."""
+    return shape[1:] + shape[:1] if len(shape) == 3 else shape
+
+
+# Transcribed from the seeds: (layer name, output shape without batch, Param #).
+SEED_SUMMARIES = {
+    # seed 004, CIFAR-10 convnet; Keras ran with image_dim_ordering 'th'.
+    "examples/cifar10_convnet.yaml": [
+        ("conv2d_1", channels_last((32, 32, 32)), 896),
+        ("dropout_1", channels_last((32, 32, 32)), 0),
+        ("conv2d_2", channels_last((32, 32, 32)), 9248),
+        ("max_pooling2d_1", channels_last((32, 16, 16)), 0),
+        ("flatten_1", (8192,), 0),
+        ("dense_1", (512,), 4194816),
+        ("dropout_2", (512,), 0),
+        ("dense_2", (10,), 5130),
+    ],
+    # seed 001, exercises/07_CNN_MNIST a): fcn_MNIST_keras.
+    "examples/mnist_fcnn.yaml": [
+        ("dense_1", (500,), 392500),
+        ("batch_normalization_1", (500,), 2000),
+        ("dropout_1", (500,), 0),
+        ("activation_1", (500,), 0),
+        ("dense_2", (50,), 25050),
+        ("batch_normalization_2", (50,), 200),
+        ("dropout_2", (50,), 0),
+        ("activation_2", (50,), 0),
+        ("dense_3", (10,), 510),
+    ],
+    # seed 001, exercises/07_CNN_MNIST b): cnn1.
+    "examples/mnist_cnn1.yaml": [
+        ("conv2d_1", (28, 28, 32), 320),
+        ("activation_1", (28, 28, 32), 0),
+        ("flatten_1", (25088,), 0),
+        ("dense_1", (10,), 250890),
+        ("activation_2", (10,), 0),
+    ],
+}
+
+
+@pytest.mark.parametrize(("path", "row"),
+                         [(path, row) for path, rows in SEED_SUMMARIES.items() for row in rows],
+                         ids=lambda value: value if isinstance(value, str) else value[0])
+def test_seed_summary_row(path, row):
+    name, shape, params = row
+    facts = analysis_of(path).layers[name]
+    assert (facts.output_shape, facts.params) == (shape, params)
+
+
+@pytest.mark.parametrize("path", sorted(SEED_SUMMARIES))
+def test_seed_summary_has_every_layer(path):
+    """netspec's layers are exactly the summary's rows, in order (the input aside)."""
+    analysis = analysis_of(path)
+    names = [name for name, facts in analysis.layers.items() if facts.op != "input"]
+    assert names == [name for name, _shape, _params in SEED_SUMMARIES[path]]
+
+
+# --- the command line -------------------------------------------------------------------
+
+
+def test_check_command_passes_the_whole_zoo():
+    completed = subprocess.run(
+        [sys.executable, "-m", "netspec", "check", *SPEC_FILES],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "error" not in completed.stderr
+
+
+def test_summary_json_reports_the_keras_resnet50_counts():
+    completed = subprocess.run(
+        [sys.executable, "-m", "netspec", "summary", "specs/resnet50.yaml", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout)
+    assert (report["total_params"], report["trainable_params"], report["non_trainable_params"]) == (
+        25_636_712, 25_583_592, 53_120)
+    assert report["layers"][-1]["output_shape"] == [1000]
+    assert sum(layer["params"] for layer in report["layers"]) == 25_636_712
