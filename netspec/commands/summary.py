@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from netspec.cli import _use_color
     from netspec.pipeline import check_file
-    from netspec.summary import summarize
+    from netspec.report import summarize
 
     result = check_file(args.spec)
     if not result.ok or result.analysis is None:
