@@ -46,10 +46,12 @@ Field = tuple[tuple[int, ...], tuple[int, ...]]  # (receptive field, jump) per s
 
 
 def _unseen_warnings(node: Node, shape: Shape) -> list[Diagnostic]:
-    """Warn when a stride leaves real trailing cells of the input unread.
+    """Warn (once per layer) when a stride leaves real trailing cells of the input unread.
 
     SAME padding never loses cells by construction; cells that are only
-    padding are not worth a warning, so only real rows/columns count.
+    padding are not worth a warning, so only real rows/columns count. Axes
+    whose window is narrower than the stride (a 1×1/2 projection) skip cells
+    between windows by design, so the edge is no accident there: no warning.
     """
     kernel, strides, dilation, padding = shapes.window_geometry(node.attrs)
     if padding == "same":
@@ -57,23 +59,37 @@ def _unseen_warnings(node: Node, shape: Shape) -> list[Diagnostic]:
     rank = len(kernel)
     words = {1: [("time step", "long")], 2: [("row", "high"), ("column", "wide")],
              3: [("slice", "deep"), ("row", "high"), ("column", "wide")]}.get(rank)
-    found = []
     pads = shapes.window_pads(node.attrs, shape)
+    losses = []  # (unit, adjective, length, extent, pad total, span, stride, lost) per affected axis
     for axis, (length, size, stride, rate, pad) in enumerate(zip(shape[:-1], kernel, strides, dilation, pads)):
         extent = shapes.effective_kernel(size, rate)
+        if extent < stride:
+            continue
         lost = shapes.unseen_length(length, extent, stride, pad) - pad[1]
         if lost <= 0:
             continue
         unit, adjective = words[axis] if words else (f"cell of axis {axis}", "long")
         span = length - extent + pad[0] + pad[1]
-        found.append(warning(
-            "unseen-input",
-            f"{_subject(node)}: the last {lost} {unit}(s) of the {length}-{adjective} input are never seen "
-            f"({length} - {extent}{f' + {pad[0] + pad[1]}' if sum(pad) else ''} = {span} "
-            f"is not a multiple of S={stride})",
-            node.span,
-            "use P: same, or choose F, S and P so that S divides W - F_eff + 2P"))
-    return found
+        losses.append((unit, adjective, length, extent, pad[0] + pad[1], span, stride, lost))
+    if not losses:
+        return []
+
+    def arithmetic(length: int, extent: int, padded: int, span: int, stride: int) -> str:
+        return f"{length} - {extent}{f' + {padded}' if padded else ''} = {span} is not a multiple of S={stride}"
+
+    if len(losses) > 1 and len({loss[2:] for loss in losses}) == 1:  # the same on every axis: say it once
+        _, _, length, extent, padded, span, stride, lost = losses[0]
+        units = " and ".join(f"{loss[0]}(s)" for loss in losses)
+        size = "×".join(str(length) for _ in losses)
+        what = f"the last {lost} {units} of the {size} input are"
+        why = arithmetic(length, extent, padded, span, stride)
+    else:
+        what = " and ".join(f"the last {lost} {unit}(s) of the {length}-{adjective} input"
+                            for unit, adjective, length, _, _, _, _, lost in losses)
+        what += " are"
+        why = "; ".join(arithmetic(*loss[2:7]) for loss in losses)
+    return [warning("unseen-input", f"{_subject(node)}: {what} never seen ({why})", node.span,
+                    "use P: same, or choose F, S and P so that S divides W - F_eff + 2P")]
 
 
 # --- shape rules: (attrs, input shapes) -> output shape ----------------------

@@ -354,10 +354,25 @@ def test_stride_warning_names_unseen_columns():
     assert "the last 1 column(s) of the 7-wide input are never seen" in diagnostic.message
     (columns,) = analyze((7, 8, 1), pool(3, 2)).diagnostics  # rows: (7-3) % 2 == 0; columns: (8-3) % 2 == 1
     assert "pool 'pool_1': the last 1 column(s) of the 8-wide input" in columns.message
-    rows, columns = analyze((6, 10, 1), pool(2, 3)).diagnostics  # (6-2) % 3 == 1, (10-2) % 3 == 2
-    assert "the last 1 row(s) of the 6-high input are never seen (6 - 2 = 4 is not a multiple of S=3)" in (
-        rows.message)
-    assert "the last 2 column(s) of the 10-wide input" in columns.message
+    (both,) = analyze((6, 10, 1), pool(3, 3)).diagnostics  # (6-3) % 3 == 0, (10-3) % 3 == 1
+    assert "the last 1 column(s) of the 10-wide input are never seen (10 - 3 = 7 is not a multiple of S=3)" in (
+        both.message)
+    (both,) = analyze((8, 10, 1), pool(3, 2)).diagnostics  # one warning per layer, naming each axis
+    assert both.message == ("pool 'pool_1': the last 1 row(s) of the 8-high input and the last 1 column(s) of the "
+                            "10-wide input are never seen (8 - 3 = 5 is not a multiple of S=2; "
+                            "10 - 3 = 7 is not a multiple of S=2)")
+    (square,) = analyze((8, 8, 1), conv(4, 3, stride=2)).diagnostics  # (8-3) % 2 == 1 on both axes
+    assert "the last 1 row(s) and column(s) of the 8×8 input are never seen (8 - 3 = 5 is not a multiple of S=2)" in (
+        square.message)
+    (mixed,) = analyze((8, 9, 1), conv(4, 3, stride=2)).diagnostics  # rows lose 1, columns 0
+    assert "the last 1 row(s) of the 8-high input are never seen" in mixed.message
+
+
+def test_no_warning_when_windows_skip_cells_by_design():
+    # a 1×1/2 projection reads every other pixel by design; the last row is no accident
+    assert not analyze((56, 56, 64), conv(128, 1, stride=2)).diagnostics
+    # F=2, S=3 leaves gaps between all windows: nothing special about the edge either
+    assert not analyze((6, 10, 1), pool(2, 3)).diagnostics
 
 
 def test_no_warning_for_same_or_when_only_padding_is_unseen():
