@@ -1,0 +1,217 @@
+"""Property: for random specs in the spec language, static facts == the compiled module.
+
+Hypothesis writes small YAML specs (tiny sizes, so each example builds in a
+fraction of a second): convolutions with various F/S/P/D (same, valid,
+explicit, causal), pooling, batchnorm, dropout, activations, residual blocks
+with automatic shortcuts, inception blocks with zero-padded concatenation,
+causal stacks, repeats, templates, depthwise/separable convolutions, forks
+merged by add/multiply/concat, and flatten/global-pool heads. The generator tracks sizes with
+``netspec.shapes`` so every spec it writes is valid; each one must then load
+without errors, and ``jax.eval_shape`` of every layer must equal the static
+shape, and the Param / BatchStat sizes the static counts.
+"""
+
+from __future__ import annotations
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_build import assert_static_equals_compiled
+
+from netspec.pipeline import load
+from netspec.shapes import output_length
+
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "swish", {"leaky_relu": {"alpha": 0.2}}, {"elu": {"alpha": 0.5}}]
+TEMPLATE = {"unit": {"params": {"K": 4, "S": 1}, "layers": [
+    {"conv": {"K": "${K}", "F": 3, "S": "${S}", "P": "same", "bias": False}}, "batchnorm", "relu"]}}
+
+
+class Net:
+    """The spec being drawn: its items and the current (spatial sizes, channels)."""
+
+    def __init__(self, sizes: list[int], channels: int):
+        self.input = [*sizes, channels]
+        self.sizes, self.channels = list(sizes), channels
+        self.items: list = []
+        self.uses_template = False
+
+
+@st.composite
+def padding(draw, rank: int):
+    """P as the language spells it: a mode, one int, ints per axis, or (low, high) pairs per axis."""
+    form = draw(st.sampled_from(["valid", "same", "int", "per_axis", "pairs"] + (["causal"] if rank == 1 else [])))
+    if form == "int":
+        return draw(st.integers(0, 2))
+    if form == "per_axis":
+        return draw(st.lists(st.integers(0, 2), min_size=rank, max_size=rank))
+    if form == "pairs":
+        return draw(st.lists(st.lists(st.integers(0, 2), min_size=2, max_size=2), min_size=rank, max_size=rank))
+    return form
+
+
+def window_sizes(sizes, size, stride, dilation, pad) -> list[int] | None:
+    """Output sizes of a window with padding ``pad`` (any form above), or None if it does not fit."""
+    if isinstance(pad, int):
+        modes = [(pad, pad)] * len(sizes)
+    elif isinstance(pad, list):
+        modes = [tuple(p) if isinstance(p, list) else (p, p) for p in pad]
+    else:
+        modes = [pad] * len(sizes)
+    out = [output_length(n, size, stride, dilation, mode) for n, mode in zip(sizes, modes)]
+    return out if min(out) >= 1 else None
+
+
+@st.composite
+def add_conv(draw, net: Net):
+    one_d = len(net.sizes) == 1
+    size, stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    pad = draw(padding(len(net.sizes)))
+    if pad == "causal":
+        stride = 1
+    out = window_sizes(net.sizes, size, stride, dilation, pad)
+    if out is None:
+        return
+    filters = draw(st.integers(1, 4))
+    args = {"K": filters, "F": size, "S": stride, "D": dilation, "P": pad}
+    if draw(st.booleans()):
+        args["activation"] = "relu"
+    kind = "conv"
+    if not one_d and pad != "causal" and draw(st.integers(0, 3)) == 0:
+        kind = draw(st.sampled_from(["depthwise_conv", "separable_conv"]))
+        if kind == "depthwise_conv":
+            del args["K"]
+            filters = net.channels
+    net.items.append({kind: args})
+    net.sizes, net.channels = out, filters
+
+
+@st.composite
+def add_pool(draw, net: Net):
+    size = draw(st.integers(1, 3))
+    stride = draw(st.integers(1, 3))
+    pad = draw(st.sampled_from(["valid", "same"]))
+    out = window_sizes(net.sizes, size, stride, 1, pad)
+    if out is None:
+        return
+    net.items.append({"pool": {"F": size, "S": stride, "P": pad, "mode": draw(st.sampled_from(["max", "avg"]))}})
+    net.sizes = out
+
+
+@st.composite
+def add_simple(draw, net: Net):
+    item = draw(st.sampled_from(["batchnorm", "layernorm", "dropout", "activation", "zero_pad", "lrn"]))
+    if item == "dropout":
+        net.items.append({"dropout": draw(st.sampled_from([0.1, 0.5]))})
+    elif item == "activation":
+        net.items.append(draw(st.sampled_from(ACTIVATIONS)))
+    elif item == "zero_pad":
+        net.items.append({"zero_pad": {"P": 1}})
+        net.sizes = [n + 2 for n in net.sizes]
+    elif item == "lrn":
+        net.items.append({"lrn": {"size": 3}})
+    else:
+        net.items.append(item)
+
+
+@st.composite
+def add_residual(draw, net: Net):
+    filters, stride = draw(st.integers(1, 4)), draw(st.integers(1, 2))
+    body = [{"conv": {"K": filters, "F": 3, "S": stride, "P": "same"}}]
+    if draw(st.booleans()):
+        body.append("batchnorm")
+    body += ["relu", {"conv": {"K": filters, "F": 3, "P": "same"}}]
+    net.items.append({"residual": {"body": body, "shortcut": "auto", "activation": "relu"}})
+    net.sizes, net.channels = [-(-n // stride) for n in net.sizes], filters
+
+
+@st.composite
+def add_inception(draw, net: Net):
+    branches, sizes, channels = [], [], 0
+    for _ in range(draw(st.integers(2, 3))):
+        filters = draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            size = draw(st.sampled_from([1, 3]))
+            pad = draw(st.sampled_from(["valid", "same"]))
+            out = window_sizes(net.sizes, size, 1, 1, pad)
+            if out is None:
+                continue
+            branches.append([{"conv": {"K": filters, "F": size, "P": pad}}])
+        else:
+            out = list(net.sizes)
+            branches.append([{"pool": {"F": 3, "S": 1, "P": "same"}}, {"conv": {"K": filters, "F": 1}}])
+        sizes.append(out)
+        channels += filters
+    if len(branches) < 2:
+        return
+    net.items.append({"inception": {"branches": branches, "pad": "zero"}})
+    net.sizes = [max(axis) for axis in zip(*sizes)]
+    net.channels = channels
+
+
+@st.composite
+def add_fork(draw, net: Net):
+    """Two branches from one named layer, merged by add, multiply or concat (``from:`` lists)."""
+    index = len(net.items)
+    filters = draw(st.integers(1, 3))
+    merge = draw(st.sampled_from(["add", "multiply", "concat"]))
+    net.items += [
+        {"conv": {"K": filters, "F": 1, "name": f"fork_{index}"}},
+        {"conv": {"K": filters, "F": 3, "P": "same", "name": f"left_{index}"}},
+        {"conv": {"K": filters, "F": 1, "from": f"fork_{index}", "name": f"right_{index}"}},
+        {merge: {"from": [f"left_{index}", f"right_{index}"]}},
+    ]
+    net.channels = 2 * filters if merge == "concat" else filters
+
+
+@st.composite
+def add_causal(draw, net: Net):
+    filters = draw(st.integers(1, 3))
+    dilations = draw(st.lists(st.sampled_from([1, 2, 4]), min_size=1, max_size=3))
+    net.items.append({"causal": {"K": filters, "F": 2, "dilations": dilations, "activation": "relu"}})
+    net.channels = filters
+
+
+@st.composite
+def add_repeat(draw, net: Net):
+    filters = draw(st.integers(1, 3))
+    net.items.append({"repeat": {"times": draw(st.integers(1, 3)),
+                                 "layers": [{"conv": {"K": filters, "F": 3, "P": "same"}}, "relu"]}})
+    net.channels = filters
+
+
+@st.composite
+def add_template(draw, net: Net):
+    filters, stride = draw(st.integers(1, 4)), draw(st.integers(1, 2))
+    net.items.append({"unit": {"K": filters, "S": stride}})
+    net.uses_template = True
+    net.sizes, net.channels = [-(-n // stride) for n in net.sizes], filters
+
+
+@st.composite
+def spec_texts(draw) -> str:
+    one_d = draw(st.booleans())
+    sizes = [draw(st.integers(6, 16))] if one_d else [draw(st.integers(5, 12)) for _ in range(2)]
+    net = Net(sizes, draw(st.integers(1, 3)))
+    adders = [add_conv, add_conv, add_pool, add_simple, add_residual, add_inception, add_repeat, add_template,
+              add_fork]
+    if one_d:
+        adders.append(add_causal)
+    for _ in range(draw(st.integers(1, 6))):
+        draw(draw(st.sampled_from(adders))(net))
+    head = draw(st.sampled_from(["none", "flatten", "global_pool"]))
+    if head != "none":
+        net.items += [head, {"dense": {"units": draw(st.integers(1, 5))}}]
+        if draw(st.booleans()):
+            net.items.append("softmax")
+    if not net.items:
+        net.items.append("relu")
+    document = {"name": "random_net", "input": net.input, "layers": net.items}
+    if net.uses_template:
+        document["blocks"] = TEMPLATE
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec_texts())
+def test_random_specs_static_equals_compiled(text):
+    assert_static_equals_compiled(load(text))
