@@ -1,0 +1,246 @@
+"""The epoch loop and :func:`fit`, the notebook-friendly entry point.
+
+One epoch: a seeded permutation of the training split (a function of
+``(seed, epoch)``), full batches prefetched to the devices on a background
+thread, the jitted train step, a live progress bar, then the validation
+split, one printed row, the history files and the checkpoints. Stops early
+on: the last epoch, early stopping, ``max_steps``, Ctrl-C (first press:
+checkpoint and stop; second: abort) and a non-finite loss (diagnostic; the
+last good checkpoint is kept).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from netspec.diagnostics import NetspecError, error
+from netspec.ir import Graph
+from netspec.train import rundir
+from netspec.train.batches import Prefetcher, epoch_order, eval_batches, train_batches
+from netspec.train.progress import Display
+from netspec.train.resume import open_session
+from netspec.train.session import Session
+from netspec.trainspec import TrainSpec
+
+REFRESH_SECONDS = 0.5  # how often the bar (and the NaN check) reads the running totals
+
+
+@dataclass
+class Run:
+    """What :func:`fit` returns.
+
+    ``history`` holds one dict per completed epoch (the rows of
+    ``history.json``); ``stopped`` says why training ended: ``"completed"``,
+    ``"early_stopping"``, ``"max_steps"`` or ``"interrupted"``.
+    ``predict(x)`` maps ``(B, *input_shape)`` raw inputs to the spec's
+    outputs (probabilities when it ends in softmax/sigmoid).
+    """
+
+    directory: Path | None
+    history: list[dict[str, Any]]
+    stopped: str
+    train: TrainSpec
+    test: dict[str, float] | None
+    session: Session
+
+    @property
+    def model(self):
+        """The trained ``nnx.Module`` (eval mode). It returns logits: the spec's
+        final softmax/sigmoid, if any, is applied by :meth:`predict`."""
+        return self.session.steps.model(self.session.model_state)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.session.predict(x)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        return self.session.evaluate(x, y)
+
+
+class _Interrupt:
+    """First Ctrl-C asks the loop to stop after the current step; the second aborts."""
+
+    def __init__(self, display: Display):
+        self.requested = False
+        self._display = display
+        self._previous = None
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self._display.message("\ninterrupt: finishing this step and saving a checkpoint "
+                              "(press Ctrl-C again to abort without saving)")
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | Path | None = None,
+        max_steps: int | None = None, quiet: bool = False, display: Display | None = None,
+        data_source: str | None = None, data_options: dict[str, Any] | None = None, save: bool = True,
+        spec_text: str | None = None, **overrides: Any) -> Run:
+    """Train ``graph`` on ``dataset`` (a :class:`netspec.data.Dataset`).
+
+    ``overrides`` replace keys of the spec's ``train:`` section: any field
+    name (``epochs=3``, ``batch_size=64``, ``seed=1``), ``lr=`` and
+    ``optimizer=`` (a name) for the optimizer, or dotted paths
+    (``**{"schedule.name": "cosine"}``). ``out`` is the run folder (default
+    ``runs/<spec>-<time>``); ``resume`` continues the run in that folder;
+    ``save=False`` keeps everything in memory (no folder, no checkpoints).
+    ``max_steps`` stops after that many optimizer steps in total (smoke
+    tests), checkpointing so the run can be resumed. ``data_source`` and
+    ``data_options`` (e.g. ``{"window": 64, "horizon": 1}``) are recorded in
+    ``run.json`` so ``--resume``, ``eval`` and ``predict`` reload the same data.
+    """
+    display = display or Display(quiet=quiet)
+    session = open_session(graph, dataset, out=out, resume=resume, overrides=overrides,
+                           data_source=data_source, data_options=data_options, save=save, display=display,
+                           spec_text=spec_text)
+    _introduce(session, display, resumed=resume is not None)
+    with _Interrupt(display) as interrupt:
+        stopped = _loop(session, display, interrupt, max_steps)
+    session.write_history(plot=True)
+    test = None
+    if stopped in ("completed", "early_stopping"):
+        if session.train.early_stopping is not None and session.train.early_stopping.restore_best:
+            session.restore_best()
+        if dataset.test is not None and len(dataset.test):
+            test = session.evaluate(dataset.test.x, dataset.test.y)
+            session.record_test(test)
+            display.message("test: " + "  ".join(_show(k, v) for k, v in test.items()))
+    _final_message(session, display, stopped)
+    return Run(session.directory, session.history, stopped, session.train, test, session)
+
+
+def _loop(session: Session, display: Display, interrupt: _Interrupt, max_steps: int | None) -> str:
+    train = session.train
+    x, y = session.dataset.train.x, session.dataset.train.y
+    steps = session.steps_per_epoch
+    while session.epoch < train.epochs:
+        epoch = session.epoch
+        display.start_epoch(epoch + 1, train.epochs, steps, done=session.step_in_epoch)
+        started = time.monotonic() - session.epoch_seconds
+        order = epoch_order(train.seed, epoch, len(x))
+        batches = train_batches(x, y, order, train.batch_size, start_step=session.step_in_epoch)
+        last_refresh = time.monotonic()
+        stop_reason = None
+        try:
+            with Prefetcher(batches, put=session.placement.shard_batch) as prefetched:
+                for xb, yb in prefetched:
+                    session.train_step(xb, yb)
+                    now = time.monotonic()
+                    if now - last_refresh >= REFRESH_SECONDS:
+                        last_refresh = now
+                        live = session.running_means()
+                        _check_finite(session, live, display)
+                        live["images_per_s"] = session.throughput(now - started)
+                        display.update(session.step_in_epoch, live)
+                    if interrupt.requested:
+                        stop_reason = "interrupted"
+                    elif max_steps is not None and session.global_step >= max_steps:
+                        stop_reason = "max_steps"
+                    if stop_reason:
+                        break
+        finally:
+            display.end_epoch()
+        jax.block_until_ready(session.totals)
+        session.epoch_seconds = time.monotonic() - started
+        if stop_reason is not None and session.step_in_epoch < steps:
+            _check_finite(session, session.running_means(), display)
+            session.save_last(reason=stop_reason)
+            return stop_reason
+        row = session.finish_epoch()
+        _check_finite(session, row, display)
+        display.row(row, train.epochs)
+        early_stop = session.end_of_epoch_bookkeeping(row)
+        if stop_reason is not None:
+            return stop_reason
+        if early_stop:
+            return "early_stopping"
+    return "completed"
+
+
+def _check_finite(session: Session, means: dict[str, Any], display: Display) -> None:
+    """Stop with a diagnostic when the loss is NaN/Inf; no checkpoint of that state is written."""
+    loss = means.get("loss")
+    if loss is None or math.isfinite(loss):
+        return
+    display.end_epoch()
+    session.write_history()
+    lr = session.train.optimizer.learning_rate
+    where = (f"the last good checkpoint is kept in {session.directory / rundir.CHECKPOINTS / 'last'}"
+             if session.directory is not None and session.has_checkpoint else "no checkpoint had been saved yet")
+    raise NetspecError([error(
+        "non-finite-loss",
+        f"the training loss became {loss} in epoch {means.get('epoch', session.epoch + 1)} "
+        f"(by step {session.global_step}); "
+        f"training stopped; {where}",
+        hint=f"lower the learning rate (now {lr:g}, e.g. --lr {lr / 10:g}), set clip_norm in train:, "
+             "or standardise the inputs (standardize: per_channel)")])
+
+
+def _introduce(session: Session, display: Display, *, resumed: bool) -> None:
+    from netspec.pipeline import analysis_of
+
+    dataset, train = session.dataset, session.train
+    params = analysis_of(session.graph).total_params
+    display.message(f"{session.graph.name}: {params:,} parameters, loss {session.loss_name}, "
+                    f"{train.optimizer.name} lr {train.optimizer.learning_rate:g}, batch {train.batch_size}, "
+                    f"{train.epochs} epochs on {device_summary()}")
+    display.message(f"data {dataset.describe()}")
+    for note in dataset.notes:
+        display.message(f"note: {note}")
+    if resumed:
+        if session.epoch >= train.epochs:
+            display.message(f"this run already completed {session.epoch} epochs; "
+                            f"pass --epochs N (N > {session.epoch}) to train longer")
+        else:
+            display.message(f"resuming at epoch {session.epoch + 1}, step {session.step_in_epoch} "
+                            f"(global step {session.global_step})")
+
+
+def _show(key: str, value: float) -> str:
+    from netspec.train.progress import format_value
+
+    return f"{key} {format_value(key, value)}"
+
+
+def _final_message(session: Session, display: Display, stopped: str) -> None:
+    where = session.directory
+    if stopped == "interrupted":
+        display.message(f"interrupted at epoch {session.epoch + 1}, step {session.step_in_epoch}; "
+                        f"checkpoint saved. Continue with: netspec train --resume {where}")
+    elif stopped == "max_steps":
+        display.message(f"stopped after {session.global_step} steps (--max-steps); "
+                        f"continue with: netspec train --resume {where}")
+    elif stopped == "early_stopping":
+        best = session.best
+        display.message(f"early stopping after epoch {session.epoch}: {best['monitor']} has not improved "
+                        f"since epoch {best['epoch']} ({best['value']:.4f})")
+    if where is not None:
+        display.message(f"run folder: {where}")
+
+
+def device_summary() -> str:
+    """``"1 cpu device"``, ``"4 gpu devices"``: what the batch is sharded over."""
+    devices = jax.local_devices()
+    kind = devices[0].platform
+    return f"{len(devices)} {kind} device{'s' if len(devices) != 1 else ''}"
+
+
+__all__ = ["Run", "fit", "device_summary", "eval_batches"]

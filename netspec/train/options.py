@@ -1,0 +1,123 @@
+"""Command-line pieces shared by ``train``, ``eval``, ``predict`` and ``bench``.
+
+JAX-free: command modules import this when the parser is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from netspec.diagnostics import NetspecError, error
+
+# (flag, TrainSpec path, type, help): each flag overrides one key of train:.
+TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
+    ("--epochs", "epochs", int, "passes over the training split"),
+    ("--batch-size", "batch_size", int, "examples per step"),
+    ("--lr", "optimizer.lr", float, "learning rate"),
+    ("--optimizer", "optimizer.name", str, "sgd | adam | adamw | rmsprop | adagrad"),
+    ("--momentum", "optimizer.momentum", float, "sgd/rmsprop momentum"),
+    ("--weight-decay", "optimizer.weight_decay", float, "decoupled weight decay on kernels"),
+    ("--schedule", "schedule.name", str, "constant | step | exponential | cosine | inverse_time"),
+    ("--seed", "seed", int, "seed for initialisation, data order, dropout and augmentation"),
+    ("--loss", "loss", str, "cross_entropy | binary_cross_entropy | mse"),
+    ("--standardize", "standardize", str, "none | per_pixel | per_channel | scale"),
+    ("--l1", "l1", float, "L1 penalty on kernels"),
+    ("--l2", "l2", float, "L2 penalty on kernels"),
+    ("--max-norm", "max_norm", float, "max-norm constraint on each unit's kernel"),
+    ("--clip-norm", "clip_norm", float, "clip gradients to this global norm"),
+    ("--val-split", "val_split", float, "fraction held out for validation when the data has none"),
+    ("--data", "data", str, "mnist | cifar10 | folder:PATH | npz:PATH | csv:PATH | synthetic[:N]"),
+)
+
+
+def add_train_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("train: overrides (each replaces that key of the spec's train: section)")
+    for flag, _, kind, text in TRAIN_FLAGS:
+        metavar = "SOURCE" if flag == "--data" else {int: "N", float: "X", str: "NAME"}[kind]
+        group.add_argument(flag, type=kind, default=None, metavar=metavar, help=text)
+    group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override any other key, e.g. --set schedule.warmup_epochs=1 "
+                            "--set 'augment={flip_horizontal: true}' (VALUE is YAML)")
+
+
+def add_data_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--cache-dir", default=None, metavar="DIR", help="where downloaded datasets live (default ~/.cache/netspec)")
+    group.add_argument("--no-download", action="store_true", help="never download; use cached files only")
+    group.add_argument("--window", type=int, default=None, metavar="N", help="csv/sine: time steps per example (default: the spec's T)")
+    group.add_argument("--horizon", type=int, default=None, metavar="N", help="csv/sine: how far ahead targets lie (default 1)")
+
+
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    """``{TrainSpec path: value}`` for every train flag given on the command line."""
+    import yaml
+
+    found: dict[str, Any] = {}
+    for flag, path, _, _ in TRAIN_FLAGS:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is not None:
+            found[path] = value
+    for item in args.set:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise NetspecError([error("bad-set", f"--set must be KEY=VALUE, but got '{item}'",
+                                      hint="e.g. --set optimizer.nesterov=true")])
+        try:
+            found[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise NetspecError([error("bad-set", f"--set {key}: the value is not valid YAML ({exc})")]) from None
+    return found
+
+
+def enable_compilation_cache() -> None:
+    """Keep XLA's compiled programs in ``$NETSPEC_JAX_CACHE`` (default
+    ``~/.cache/netspec/jax``; ``off`` disables it), so running the same spec
+    again starts training at once instead of compiling for seconds."""
+    import os
+    from pathlib import Path
+
+    import jax
+
+    where = os.environ.get("NETSPEC_JAX_CACHE", str(Path.home() / ".cache" / "netspec" / "jax"))
+    if where.lower() in ("", "0", "off", "none"):
+        return
+    jax.config.update("jax_compilation_cache_dir", where)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def data_options(args: argparse.Namespace, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """How to cut the data (time-series window and horizon): the flags, else what the run recorded."""
+    recorded = (run_info or {}).get("data_options") or {}
+    return {
+        "window": args.window if args.window is not None else recorded.get("window"),
+        "horizon": args.horizon if args.horizon is not None else recorded.get("horizon", 1),
+    }
+
+
+def load_dataset(source: str | None, graph, *, val_split: float, seed: int, args: argparse.Namespace,
+                 run_info: dict[str, Any] | None = None):
+    """The dataset named by ``source`` shaped for ``graph`` (a diagnostic when none is named).
+
+    ``run_info`` (a run's ``run.json``) supplies the window/horizon it was trained with.
+    """
+    from netspec.data import SOURCES, load_data
+    from netspec.pipeline import analysis_of
+
+    options = data_options(args, run_info)
+
+    if not source:
+        raise NetspecError([error(
+            "no-data", f"no data to train '{graph.name}' on",
+            hint=f"pass --data ({', '.join(SOURCES)}) or set 'data:' in the spec's train: section")])
+    return load_data(
+        source,
+        input_shape=graph.input_shape,
+        output_shape=analysis_of(graph).output.output_shape,
+        val_split=val_split,
+        seed=seed,
+        cache_dir=args.cache_dir,
+        window=options["window"],
+        horizon=options["horizon"],
+        download=not args.no_download,
+    )

@@ -1,0 +1,166 @@
+"""Opening a session: a fresh run, a resumed run, or a trained run for
+``eval`` / ``predict``.
+
+A fresh run writes its folder's fixed files first (the spec, ``run.json``
+with the resolved settings, the standardisation statistics, the class
+names); resuming reads them back, so the resumed run uses the same settings,
+statistics and data order — only ``epochs`` (and things that do not change
+the batch order, such as the learning rate) may be overridden.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from netspec import __version__
+from netspec.diagnostics import NetspecError, error, render
+from netspec.ir import Graph
+from netspec.standardize import Standardizer
+from netspec.train import rundir
+from netspec.train.session import BEST, FIXED_ON_RESUME, LAST, Session, settings
+from netspec.trainspec import TrainSpec
+
+
+def _spec_text(graph: Graph, spec_text: str | None) -> str | None:
+    if spec_text is not None:
+        return spec_text
+    if graph.source_path and Path(graph.source_path).is_file():
+        return Path(graph.source_path).read_text(encoding="utf-8")
+    return None
+
+
+def _check_data(graph: Graph, dataset, session: Session, display) -> None:
+    from netspec.data import check_compatible
+
+    found = check_compatible(dataset, graph.input_shape, session.output_shape,
+                             spec_name=graph.name, loss=session.loss_name)
+    errors = [d for d in found if d.is_error]
+    if errors:
+        raise NetspecError(found)
+    if found and display is not None:
+        display.message(render(found))
+
+
+def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dict[str, Any],
+                 data_source: str | None = None, data_options: dict[str, Any] | None = None,
+                 save: bool = True, display=None,
+                 spec_text: str | None = None) -> Session:
+    """A session ready to train ``graph`` on ``dataset`` (see the module docstring)."""
+    run: dict[str, Any] | None = None
+    if resume is not None:
+        directory: Path | None = Path(resume)
+        run = read_run(directory)
+        base = TrainSpec.model_validate(run["train"])
+        train = settings(graph, overrides, base)
+        changed = [key for key in FIXED_ON_RESUME if getattr(train, key) != getattr(base, key)]
+        if changed:
+            raise NetspecError([error(
+                "resume-changed", f"a resumed run keeps its {' and '.join(changed)} "
+                f"({', '.join(f'{k}={getattr(base, k)}' for k in changed)}): they fix the order of the batches",
+                hint="drop those options, or start a new run with --out")])
+        if run.get("train_examples") not in (None, len(dataset.train)):
+            raise NetspecError([error(
+                "resume-data", f"the run was trained on {run['train_examples']:,} examples, "
+                f"but the data given now has {len(dataset.train):,}",
+                hint=f"resume with the same data (--data {run.get('data')}) and --val-split")])
+        standardizer = Standardizer.from_dict(rundir.read_json(directory / rundir.STANDARDIZE))
+    else:
+        train = settings(graph, overrides)
+        directory = None
+        standardizer = Standardizer.fit(dataset.train.x, train.standardize)
+    if len(dataset.train) < train.batch_size:
+        raise NetspecError([error(
+            "data-too-small",
+            f"the training split has {len(dataset.train)} examples, fewer than one batch ({train.batch_size})",
+            hint=f"use --batch-size {max(1, len(dataset.train))} or more data")])
+
+    session = Session(graph, train, task=dataset.task, standardizer=standardizer,
+                      train_examples=len(dataset.train), directory=None, display=display)
+    session.dataset = dataset
+    _check_data(graph, dataset, session, display)
+    session.check_monitor()
+
+    if resume is not None:
+        session.directory = directory
+        if (directory / rundir.CHECKPOINTS / LAST).exists() or any(
+                (directory / rundir.CHECKPOINTS).glob(f".{LAST}.old-*")):
+            session.load_state(LAST)
+        run["train"] = train.model_dump(mode="json")
+        rundir.write_json(directory / rundir.RUN, run)
+    elif save:
+        directory = rundir.create(out if out is not None else rundir.default_directory(graph.name))
+        session.directory = directory
+        text = _spec_text(graph, spec_text)
+        if text is not None:
+            (directory / rundir.SPEC).write_text(text, encoding="utf-8")
+        rundir.write_json(directory / rundir.RUN, {
+            "spec": graph.name,
+            "spec_path": graph.source_path,
+            "data": data_source or train.data,
+            "data_options": dict(data_options or {}),
+            "dataset": dataset.describe(),
+            "notes": list(dataset.notes),
+            "train_examples": len(dataset.train),
+            "loss": session.loss_name,
+            "head": session.head,
+            "devices": session.placement.device_count,
+            "netspec": __version__,
+            "train": train.model_dump(mode="json"),
+        })
+        rundir.write_json(directory / rundir.STANDARDIZE, standardizer.to_dict())
+        if dataset.class_names is not None:
+            rundir.write_json(directory / rundir.CLASSES, list(dataset.class_names))
+    return session
+
+
+def read_run(directory: Path) -> dict[str, Any]:
+    """``run.json`` of a run folder, or a diagnostic saying the folder is not one."""
+    path = Path(directory) / rundir.RUN
+    if not path.is_file():
+        raise NetspecError([error(
+            "not-a-run", f"{directory} is not a netspec run folder (no {rundir.RUN})",
+            hint="pass the folder `netspec train` printed as 'run folder: ...'")])
+    return rundir.read_json(path)
+
+
+def run_folder_of(path: str | Path) -> Path:
+    """The run folder for ``path``: the folder itself, or the run holding a checkpoint folder."""
+    path = Path(path)
+    for candidate in (path, path.parent.parent):
+        if (candidate / rundir.RUN).is_file():
+            return candidate
+    read_run(path)  # raises the diagnostic
+    return path
+
+
+def restore(path: str | Path, graph: Graph | None = None, *, which: str | None = None) -> Session:
+    """A session holding a trained run's weights, for evaluation and prediction.
+
+    ``path`` is a run folder (its best checkpoint is used, else the last) or
+    one of its ``checkpoints/<name>`` folders. ``graph`` defaults to the
+    run's own ``spec.yaml``.
+    """
+    from netspec.pipeline import load
+
+    path = Path(path)
+    directory = run_folder_of(path)
+    if which is None:
+        which = path.name if path != directory else (
+            BEST if (directory / rundir.CHECKPOINTS / BEST).exists() else LAST)
+    run = read_run(directory)
+    if graph is None:
+        spec = directory / rundir.SPEC
+        if not spec.is_file():
+            raise NetspecError([error("no-spec", f"{directory} has no {rundir.SPEC}; pass the SPEC explicitly")])
+        graph = load(str(spec))
+    train = TrainSpec.model_validate({**run["train"], "loss": run.get("loss")})
+    standardizer = Standardizer.from_dict(rundir.read_json(directory / rundir.STANDARDIZE))
+    task = "regression" if run.get("loss") == "mse" else "classification"
+    session = Session(graph, train, task=task, standardizer=standardizer,
+                      train_examples=int(run.get("train_examples") or train.batch_size), directory=directory)
+    session.load_state(which, with_position=False)
+    session.run_info = run
+    classes = directory / rundir.CLASSES
+    session.class_names = rundir.read_json(classes) if classes.is_file() else None
+    return session

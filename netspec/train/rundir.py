@@ -1,0 +1,124 @@
+"""The run folder: everything a training run leaves behind.
+
+::
+
+    runs/lenet5-20250101-120000/
+      spec.yaml            the spec as given (the source text, unchanged)
+      run.json             resolved training settings, data source, devices, netspec version
+      history.json         [{"epoch": 1, "loss": ..., "accuracy": ..., "val_loss": ..., "val_accuracy": ...,
+                             "time": seconds, "lr": ..., ...}, ...]
+      history.csv          the same, one row per epoch
+      curves.png           loss and accuracy, train vs. validation
+      standardize.json     mean/std the inputs were standardised with (when used)
+      classes.json         class names, in output order (when known)
+      checkpoints/last/    the latest state (written atomically)
+      checkpoints/best/    the state with the best monitored metric
+      predictions.json     written by `netspec predict`
+
+An existing non-empty folder is never overwritten: starting a new run there
+is refused (use ``--resume`` to continue it); the default name gets a
+``-2``, ``-3``... suffix if the timestamped one is taken.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from netspec.diagnostics import NetspecError, error
+
+HISTORY_JSON = "history.json"
+HISTORY_CSV = "history.csv"
+CURVES = "curves.png"
+SPEC = "spec.yaml"
+RUN = "run.json"
+STANDARDIZE = "standardize.json"
+CLASSES = "classes.json"
+CHECKPOINTS = "checkpoints"
+HISTORY_FIRST = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "time")
+
+
+def default_directory(spec_name: str, root: str | Path = "runs") -> Path:
+    """``runs/<spec>-<YYYYmmdd-HHMMSS>``, suffixed ``-2``, ``-3``... when taken."""
+    base = Path(root) / f"{spec_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    candidate, n = base, 1
+    while candidate.exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+def create(directory: str | Path) -> Path:
+    """Make a fresh run folder; refuse one that already holds files."""
+    path = Path(directory)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise NetspecError([error(
+            "run-folder-exists",
+            f"{path} already exists and is not empty; netspec never overwrites a run",
+            hint=f"continue it with --resume {path}, or pick a new folder with --out")])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Write JSON atomically (temp file + rename), so readers never see half a file."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps(value, indent=2) + "\n")
+    temporary.replace(path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def write_history(directory: Path, history: list[dict[str, Any]], *, plot: bool = True) -> None:
+    """``history.json``, ``history.csv`` and (with ``plot``) ``curves.png`` from the per-epoch rows."""
+    write_json(directory / HISTORY_JSON, history)
+    columns = list(HISTORY_FIRST)
+    for row in history:
+        columns.extend(key for key in row if key not in columns)
+    temporary = directory / f".{HISTORY_CSV}.tmp-{os.getpid()}"
+    with open(temporary, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    temporary.replace(directory / HISTORY_CSV)
+    if plot and history:
+        plot_curves(history, directory / CURVES)
+
+
+def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
+    """Loss (left) and accuracy (right, when measured), train vs. validation, per epoch.
+
+    A widening gap between the train and validation curves is over-fitting.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed; safe in threads and on servers
+    import matplotlib.pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    panels = [("loss", "loss")]
+    if any(row.get("accuracy") is not None for row in history):
+        panels.append(("accuracy", "accuracy"))
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for axis, (key, label) in zip(axes[0], panels):
+        for prefix, style in (("", "-o"), ("val_", "-s")):
+            values = [row.get(prefix + key) for row in history]
+            if any(v is not None for v in values):
+                axis.plot(epochs, [float("nan") if v is None else v for v in values], style,
+                          markersize=3, label="validation" if prefix else "train")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    temporary.replace(path)

@@ -1,0 +1,230 @@
+"""Transfer learning in the ``train:`` section: ``freeze:`` and ``init_from:``.
+
+::
+
+    train:
+      freeze: {up_to: conv3}            # conv3 and every layer before it (spec order)
+      freeze: [conv1, "block1/*"]       # layer names or glob patterns (fnmatch: * ? [..])
+      freeze: {layers: [fc1], up_to: pool2}
+      init_from:                        # one source, or a list of them
+        checkpoint: runs/base           # a run folder (its best checkpoint) or checkpoints/<name>
+        spec: base.yaml                 # the spec that run was trained from (default: its spec.yaml)
+        layers: [conv1, conv2, conv3]   # names or globs (default: every layer with weights
+                                        #  whose name both networks share)
+
+Frozen layers get no updates at all: the optimizer only holds the
+parameters of the other layers (``nnx.Optimizer(..., wrt=trainable_filter)``),
+so their weights stay bit-for-bit what they were; batchnorm layers among them
+run in inference mode (their running statistics are used, never updated).
+``init_from`` copies weights by layer name before training starts; every
+layer whose shapes differ is reported — all of them, each naming the layer
+and both shapes — before any step is taken. Paths are relative to the
+current folder, like ``--data`` paths.
+
+The spec models and name selection here are pure Python (``trainspec``
+imports them on the static path); the functions that touch a model import
+JAX when called.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
+from netspec.ir import Graph
+
+WEIGHTED_OPS = ("conv", "depthwise_conv", "separable_conv", "dense", "batchnorm", "layernorm")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FreezeSpec(_Strict):
+    """Which layers keep their weights during training. A name, a pattern or a
+    list of them is shorthand for ``{layers: [...]}``."""
+
+    layers: list[str] = Field(default_factory=list, description="layer names or glob patterns (block1/*)")
+    up_to: str | None = Field(None, description="this layer and every layer before it in the spec")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"layers": [value]}
+        if isinstance(value, list):
+            return {"layers": value}
+        return value
+
+
+class InitFromSpec(_Strict):
+    """Copy weights from a trained run into layers of the same name."""
+
+    checkpoint: str = Field(description="run folder (its best checkpoint) or one of its checkpoints/<name>")
+    spec: str | None = Field(None, description="spec of that run (default: the run's spec.yaml)")
+    layers: list[str] | None = Field(
+        None, description="layer names or glob patterns to copy (default: every layer with weights in both)")
+
+
+def init_from_list(value: Any) -> Any:
+    """``init_from:`` as a list: one mapping is shorthand for a list of one."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, dict) else value
+
+
+def select(graph: Graph, patterns: list[str], *, key: str) -> tuple[list[str], list[Diagnostic]]:
+    """Layers of ``graph`` matched by names or glob patterns, in spec order, and a
+    diagnostic for each pattern that matches nothing (``key`` names the setting)."""
+    names = [node.name for node in graph.nodes if node.op != "input"]
+    chosen: set[str] = set()
+    problems = []
+    for pattern in patterns:
+        matched = [name for name in names if fnmatch.fnmatchcase(name, pattern)]
+        if not matched:
+            problems.append(error("unknown-layer", f"{key}: '{graph.name}' has no layer matching '{pattern}'",
+                                  hint=did_you_mean(pattern, names) or "`netspec summary` lists the layer names"))
+        chosen.update(matched)
+    return [name for name in names if name in chosen], problems
+
+
+def frozen_layers(graph: Graph, freeze: FreezeSpec | None) -> list[str]:
+    """The names of the layers ``freeze`` selects, in spec order (raises a diagnostic
+    per pattern or ``up_to`` that names no layer)."""
+    if freeze is None:
+        return []
+    chosen, problems = select(graph, freeze.layers, key="train.freeze")
+    if freeze.up_to is not None:
+        names = [node.name for node in graph.nodes if node.op != "input"]
+        if freeze.up_to in names:
+            chosen = sorted(set(chosen) | set(names[: names.index(freeze.up_to) + 1]), key=names.index)
+        else:
+            problems.append(error("unknown-layer", f"train.freeze.up_to: '{graph.name}' has no layer "
+                                                   f"'{freeze.up_to}'", hint=did_you_mean(freeze.up_to, names)))
+    if problems:
+        raise NetspecError(problems)
+    return chosen
+
+
+def module_paths(graph: Graph) -> dict[str, tuple[str, ...]]:
+    """Layer name -> attribute path of its module in the built network (layers with weights or state)."""
+    from netspec.emit import emit_program
+    from netspec.pipeline import analysis_of
+
+    return emit_program(graph, analysis_of(graph)).modules
+
+
+@dataclass(frozen=True)
+class Under:
+    """An NNX filter: variables under any of ``prefixes`` (module attribute paths).
+    Hashable, so it can sit in a graph definition that ``jax.jit`` keys on."""
+
+    prefixes: tuple[tuple[str, ...], ...]
+
+    def __call__(self, path, value) -> bool:
+        parts = tuple(str(part) for part in path)
+        return any(parts[: len(prefix)] == prefix for prefix in self.prefixes)
+
+
+def trainable_filter(graph: Graph, frozen: list[str]):
+    """The NNX filter of the parameters training updates: ``nnx.Param`` outside the frozen layers."""
+    from flax import nnx
+
+    if not frozen:
+        return nnx.Param
+    paths = module_paths(graph)
+    return nnx.All(nnx.Param, nnx.Not(Under(tuple(paths[name] for name in frozen if name in paths))))
+
+
+def freeze_batchnorm(model, graph: Graph, frozen: list[str]) -> None:
+    """Put the frozen batchnorm layers of ``model`` in inference mode (call after ``model.train()``)."""
+    from netspec.builder import layer_module
+
+    for name in frozen:
+        if graph.node(name).op == "batchnorm":
+            layer_module(model, name).eval()
+
+
+def _flat_model(model_state) -> dict:
+    from netspec.train import checkpoint
+
+    return checkpoint.flatten({"model": model_state})
+
+
+def initialize_from(graph: Graph, model_state, sources: list[InitFromSpec]):
+    """``model_state`` (of the network ``graph`` builds) with the weights of each
+    source copied in, layer by layer; raises one diagnostic per mismatch (a layer
+    the source lacks, a weight of a different shape) before changing anything."""
+    from netspec.train import checkpoint
+
+    target = _flat_model(model_state)
+    paths = module_paths(graph)
+    problems: list[Diagnostic] = []
+    copied: dict[str, Any] = {}
+    for source in sources:
+        found, more = _copies(graph, paths, target, source)
+        copied.update(found)
+        problems += more
+    if problems:
+        raise NetspecError(problems)
+    target.update(copied)
+    return checkpoint.unflatten_like({"model": model_state}, target, where="init_from")["model"]
+
+
+def _copies(graph: Graph, paths: dict, target: dict, source: InitFromSpec) -> tuple[dict, list[Diagnostic]]:
+    """The arrays ``source`` provides for ``target`` keys, and every problem found."""
+    from netspec.pipeline import load
+    from netspec.train import checkpoint
+    from netspec.train.resume import run_folder_of
+
+    where = f"init_from {source.checkpoint}"
+    folder = run_folder_of(Path(source.checkpoint).resolve())  # orbax wants absolute paths
+    spec = Path(source.spec) if source.spec else folder / "spec.yaml"
+    if not spec.is_file():
+        raise NetspecError([error("no-spec", f"{where}: no spec file {spec}",
+                                  hint="name the spec that run was trained from: init_from: {spec: FILE}")])
+    source_graph = load(str(spec))
+    source_paths = module_paths(source_graph)
+    path = Path(source.checkpoint).resolve()
+    if path == folder:
+        best = folder / "checkpoints" / "best"
+        path = best if best.exists() else folder / "checkpoints" / "last"
+    arrays, _ = checkpoint.load(path)
+    if source.layers is None:
+        names = [name for name in paths if name in source_paths]
+        problems: list[Diagnostic] = []
+        if not names:
+            problems.append(error("init-from-nothing", f"{where}: no layer with weights has a name "
+                                                       f"in both '{graph.name}' and '{source_graph.name}'",
+                                  hint="list the layers to copy: init_from: {layers: [...]}"))
+    else:
+        names, problems = select(graph, source.layers, key="train.init_from.layers")
+        names = [name for name in names if name in paths]
+    found: dict = {}
+    for name in names:
+        if name not in source_paths:
+            problems.append(error("init-from-missing", f"{where}: layer '{name}' has no weights in "
+                                                       f"'{source_graph.name}'",
+                                  hint=did_you_mean(name, source_paths) or "copy only layers both networks have"))
+            continue
+        mine = "model/" + "/".join(paths[name]) + "/"
+        theirs = "model/" + "/".join(source_paths[name]) + "/"
+        for key in [k for k in target if k.startswith(mine)]:
+            stored = arrays.get(theirs + key[len(mine):])
+            if stored is None:
+                problems.append(error("init-from-missing", f"{where}: layer '{name}' has no "
+                                                           f"'{key[len(mine):]}' in the checkpoint"))
+            elif stored.shape != target[key].shape:
+                problems.append(error(
+                    "init-from-shape",
+                    f"{where}: layer '{name}' {key[len(mine):]} has shape {tuple(target[key].shape)} in "
+                    f"'{graph.name}' but {tuple(stored.shape)} in '{source_graph.name}'",
+                    hint="copy only layers of the same shape (init_from: {layers: [...]}), or rename the new one"))
+            else:
+                found[key] = stored
+    return found, problems

@@ -1,0 +1,164 @@
+"""The ``train``, ``eval``, ``predict`` and ``bench`` commands, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from netspec import cli
+
+TRAINING_COMMANDS = ("train", "eval", "predict", "bench")
+SPEC = """\
+name: small
+input: [8, 8, 1]
+layers:
+  - conv: {K: 4, F: 3, P: same, activation: relu}
+  - pool: {F: 2}
+  - flatten
+  - dense: {units: 3}
+  - softmax
+train:
+  optimizer: {name: adam, lr: 0.01}
+  batch_size: 16
+  epochs: 2
+  standardize: per_pixel
+"""
+
+
+@pytest.fixture(autouse=True)
+def registered(monkeypatch, tmp_path_factory):
+    """The training commands in the CLI (whether or not cli.COMMANDS lists them yet), sharing
+    one XLA compilation cache."""
+    monkeypatch.setattr(cli, "COMMANDS", tuple(dict.fromkeys(cli.COMMANDS + TRAINING_COMMANDS)))
+    monkeypatch.setenv("NETSPEC_JAX_CACHE", str(tmp_path_factory.getbasetemp() / "jax-cache-commands"))
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    path = tmp_path_factory.mktemp("spec") / "small.yaml"
+    path.write_text(SPEC)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(spec, tmp_path_factory):
+    """One run folder, trained through the CLI, shared by the eval/predict tests."""
+    out = tmp_path_factory.mktemp("runs") / "small"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "COMMANDS", tuple(dict.fromkeys(cli.COMMANDS + TRAINING_COMMANDS)))
+        status = cli.main(["train", str(spec), "--data", "synthetic:240", "--out", str(out), "--quiet",
+                           "--set", "schedule.name=cosine"])
+    assert status == 0
+    return out
+
+
+def test_train_writes_a_run_folder_with_the_overrides_applied(trained, spec):
+    info = json.loads((trained / "run.json").read_text())
+    assert info["data"] == "synthetic:240" and info["train"]["schedule"]["name"] == "cosine"
+    assert (trained / "spec.yaml").read_text() == spec.read_text()
+    assert len(json.loads((trained / "history.json").read_text())) == 2
+    assert json.loads((trained / "classes.json").read_text()) == ["class 0", "class 1", "class 2"]
+
+
+def test_train_prints_one_row_per_epoch(spec, tmp_path, capsys):
+    status = cli.main(["train", str(spec), "--data", "synthetic:120", "--out", str(tmp_path / "run"),
+                       "--epochs", "3", "--batch-size", "8", "--lr", "0.001", "--optimizer", "sgd"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "sgd lr 0.001, batch 8, 3 epochs" in out
+    rows = [line for line in out.splitlines() if line.split()[:1] and line.split()[0] in ("1/3", "2/3", "3/3")]
+    assert len(rows) == 3 and all("%" in row for row in rows)
+    assert f"run folder: {tmp_path / 'run'}" in out
+
+
+def test_train_refuses_an_existing_non_empty_out_folder(trained, spec, capsys):
+    before = sorted(p.name for p in trained.iterdir())
+    assert cli.main(["train", str(spec), "--data", "synthetic:240", "--out", str(trained)]) == 1
+    err = capsys.readouterr().err
+    assert "already exists and is not empty" in err and "--resume" in err
+    assert sorted(p.name for p in trained.iterdir()) == before
+
+
+def test_train_without_data_says_where_data_comes_from(spec, tmp_path, capsys):
+    assert cli.main(["train", str(spec), "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "no data to train 'small' on" in err and "--data" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_override_is_a_diagnostic_not_a_traceback(spec, tmp_path, capsys):
+    assert cli.main(["train", str(spec), "--data", "synthetic", "--optimizer", "adamm"]) == 1
+    err = capsys.readouterr().err
+    assert "train.optimizer.name" in err and "Traceback" not in err
+    assert cli.main(["train", str(spec), "--data", "synthetic", "--set", "nonsense"]) == 1
+    assert "--set must be KEY=VALUE" in capsys.readouterr().err
+
+
+def test_max_steps_then_resume_without_the_spec(spec, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", str(spec), "--data", "synthetic:240", "--out", str(out), "--max-steps", "5",
+                     "--quiet"]) == 0
+    assert "stopped after 5 steps" in capsys.readouterr().out
+    assert cli.main(["train", "--resume", str(out), "--quiet"]) == 0
+    assert "resuming at epoch 1, step 5" in capsys.readouterr().out
+    assert len(json.loads((out / "history.json").read_text())) == 2
+
+
+def test_eval_reports_loss_accuracy_and_a_confusion_matrix(trained, spec, capsys):
+    assert cli.main(["eval", str(spec), "--checkpoint", str(trained), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "test" and report["data"] == "synthetic"
+    matrix = np.array(report["confusion_matrix"])
+    assert matrix.shape == (3, 3) and matrix.sum() == report["examples"]
+    assert report["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    assert report["loss"] > 0 and report["class_names"] == ["class 0", "class 1", "class 2"]
+    assert cli.main(["eval", str(spec), "--checkpoint", str(trained / "checkpoints" / "last"),
+                     "--split", "val"]) == 0
+    table = capsys.readouterr().out
+    assert "val split" in table and "confusion matrix" in table
+
+
+def test_predict_lists_top_k_classes_and_saves_them_in_the_run(trained, spec, tmp_path, capsys):
+    from PIL import Image
+
+    from netspec.data import load_data
+
+    data = load_data("synthetic:240", input_shape=(8, 8, 1), output_shape=(3,), seed=0)
+    paths = []
+    for index in range(2):
+        pixels = (data.test.x[index, :, :, 0] * 255).round().astype(np.uint8)
+        path = tmp_path / f"digit{index}.png"
+        Image.fromarray(pixels, mode="L").resize((16, 16)).save(path)  # predict resizes to 8x8
+        paths.append(str(path))
+    assert cli.main(["predict", str(spec), *paths, "--checkpoint", str(trained), "--top-k", "2",
+                     "--format", "json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [r["image"] for r in results] == paths
+    for result in results:
+        top = result["top"]
+        assert len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
+        assert top[0]["class"] in ("class 0", "class 1", "class 2")
+    saved = json.loads((trained / "predictions.json").read_text())
+    assert saved["predictions"] == results
+
+
+def test_bench_reports_compile_and_step_times(spec, capsys):
+    assert cli.main(["bench", str(spec), "--steps", "3", "--windows", "2", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"compile_s", "step_ms", "images_per_s"} <= report.keys()
+    assert report["step_ms"] > 0 and report["compile_s"] > 0
+    assert report["images_per_s"] == pytest.approx(16 / (report["step_ms"] / 1000), rel=0.01)
+
+
+def test_building_the_parser_imports_no_jax():
+    code = ("import sys; from netspec import cli; "
+            f"cli.COMMANDS = tuple(dict.fromkeys(cli.COMMANDS + {TRAINING_COMMANDS!r})); "
+            "cli.build_parser(); import netspec.trainspec, netspec.train, netspec.train.options; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'flax', 'optax')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
