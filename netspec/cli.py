@@ -21,6 +21,7 @@ from netspec.diagnostics import NetspecError, render
 # Order shown in --help. Every name is a module in netspec.commands.
 COMMANDS = (
     "check", "summary", "schema", "export",
+    "train", "eval", "predict", "bench",
 )
 
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
