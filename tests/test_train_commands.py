@@ -108,6 +108,18 @@ def test_max_steps_then_resume_without_the_spec(spec, tmp_path, capsys):
     assert len(json.loads((out / "history.json").read_text())) == 2
 
 
+def test_default_run_folder_is_relative_to_the_working_directory(spec, tmp_path, monkeypatch, capsys):
+    """No --out: runs/<spec>-<time> under the current directory (a relative path, which orbax
+    alone would reject), then resumable from that relative path."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", str(spec), "--data", "synthetic:240", "--max-steps", "5", "--quiet"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert (run / "checkpoints" / "last").is_dir()
+    relative = str(run.relative_to(tmp_path))
+    assert cli.main(["train", "--resume", relative, "--quiet"]) == 0
+    assert len(json.loads((run / "history.json").read_text())) == 2
+
+
 def test_eval_reports_loss_accuracy_and_a_confusion_matrix(trained, spec, capsys):
     assert cli.main(["eval", str(spec), "--checkpoint", str(trained), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)

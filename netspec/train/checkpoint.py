@@ -88,7 +88,7 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, A
     """Write a checkpoint to ``directory`` atomically (see the module docstring)."""
     import orbax.checkpoint as ocp
 
-    final = Path(directory)
+    final = Path(directory).absolute()  # orbax accepts absolute paths only
     final.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(final)
     token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -116,7 +116,7 @@ def load(directory: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """
     import orbax.checkpoint as ocp
 
-    path = Path(directory)
+    path = Path(directory).absolute()  # orbax accepts absolute paths only
     if not (path / META).is_file():
         survivors = sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
         survivors = [p for p in survivors if (p / META).is_file()]
