@@ -122,6 +122,7 @@ class LayerRow:
     receptive_field: tuple[int, ...]
     inputs: tuple[str, ...]
     branches: bool  # inputs are not just the previous row: show them
+    frozen: bool = False  # train.freeze keeps its weights: they count as non-trainable
 
     @property
     def params(self) -> int:
@@ -245,26 +246,42 @@ class Summary:
         return self.table()
 
 
+def _frozen(graph) -> set[str]:
+    """The layers the spec's ``train.freeze`` selects (a name matching nothing is a diagnostic)."""
+    freeze = getattr(graph.train, "freeze", None)
+    if freeze is None:
+        return set()
+    from netspec.train.transfer import frozen_layers
+
+    return set(frozen_layers(graph, freeze))
+
+
 def summarize(analysis: Analysis) -> Summary:
     """The report of an error-free analysis; raises NetspecError if it has errors
     (a partial analysis has no output to report)."""
     if analysis.errors:
         raise NetspecError(analysis.diagnostics)
     graph = analysis.graph
+    frozen = _frozen(graph)
     rows = []
     previous: str | None = None
     for node in graph.nodes:
         facts = analysis.layers[node.name]
+        trainable, fixed = facts.trainable_params, facts.non_trainable_params
+        is_frozen = node.name in frozen and facts.params > 0  # a pool has nothing to freeze
+        if is_frozen:  # Keras' convention: a frozen layer's weights are non-trainable
+            trainable, fixed = 0, trainable + fixed
         rows.append(LayerRow(
-            name=node.name, type=node.op, label=type_label(node), output_shape=facts.output_shape,
-            trainable_params=facts.trainable_params, non_trainable_params=facts.non_trainable_params,
+            name=node.name, type=node.op, label=type_label(node) + (" (frozen)" if is_frozen else ""),
+            output_shape=facts.output_shape, trainable_params=trainable, non_trainable_params=fixed,
             macs=facts.macs, receptive_field=facts.receptive_field, inputs=node.inputs,
-            branches=bool(node.inputs) and node.inputs != (previous,)))
+            branches=bool(node.inputs) and node.inputs != (previous,), frozen=is_frozen))
         previous = node.name
     output = analysis.output
     return Summary(
         name=graph.name, input_shape=graph.input_shape, output_shape=output.output_shape,
-        trainable_params=analysis.trainable_params, non_trainable_params=analysis.non_trainable_params,
+        trainable_params=sum(row.trainable_params for row in rows),
+        non_trainable_params=sum(row.non_trainable_params for row in rows),
         macs=analysis.macs, receptive_field=output.receptive_field,
         activation_bytes=BYTES_PER_VALUE * sum(f.activation_size for f in analysis.layers.values()),
         warnings=tuple(d for d in analysis.diagnostics if not d.is_error), layers=tuple(rows))

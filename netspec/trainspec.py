@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from netspec.augment import AugmentSpec
+from netspec.train.transfer import FreezeSpec, InitFromSpec, init_from_list
 
 LossName = Literal["cross_entropy", "binary_cross_entropy", "mse"]
 
@@ -173,8 +174,12 @@ class TrainSpec(_Strict):
     early_stopping: EarlyStoppingSpec | None = Field(None, description="stop when a monitored metric stalls")
     val_split: float = Field(0.1, ge=0, lt=1, description="fraction held out for validation when the data has none")
     data: str | None = Field(None, description="default --data source: mnist, cifar10, folder:PATH, npz:PATH, ...")
-    # Room for transfer learning (freeze:, init_from:) is left to that stage; with
-    # extra="forbid" they are rejected until they are added here.
+    freeze: FreezeSpec | None = Field(
+        None, description="layers whose weights stay fixed: names, glob patterns (block1/*) or {up_to: LAYER}")
+    init_from: list[InitFromSpec] = Field(
+        default_factory=list,
+        description="copy weights of same-named layers from trained runs before training: "
+                    "{checkpoint: DIR, spec: FILE, layers: [...]} or a list of them")
 
     @field_validator("loss", mode="before")
     @classmethod
@@ -192,6 +197,11 @@ class TrainSpec(_Strict):
             return value
         names = [canonical_metric(item) for item in value]
         return list(dict.fromkeys(names))  # keep order, drop repeats
+
+    @field_validator("init_from", mode="before")
+    @classmethod
+    def _one_source(cls, value: Any) -> Any:
+        return init_from_list(value)
 
     @field_validator("optimizer", "schedule", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from netspec.ir import Graph
 from netspec.standardize import Standardizer
 from netspec.train import rundir
 from netspec.train.session import BEST, FIXED_ON_RESUME, LAST, Session, settings
+from netspec.train.transfer import initialize_from
 from netspec.trainspec import TrainSpec
 
 
@@ -80,6 +81,10 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
     session.dataset = dataset
     _check_data(graph, dataset, session, display)
     session.check_monitor()
+    if resume is None and train.init_from:  # before the run folder exists: a mismatch leaves nothing behind
+        state = initialize_from(session.logits_graph, session.model_state, train.init_from)
+        session.model_state = session.placement.replicate(state)
+    _describe_transfer(session, display)
 
     if resume is not None:
         session.directory = directory
@@ -112,6 +117,20 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
         if dataset.class_names is not None:
             rundir.write_json(directory / rundir.CLASSES, list(dataset.class_names))
     return session
+
+
+def _describe_transfer(session: Session, display) -> None:
+    if display is None:
+        return
+    for source in session.train.init_from:
+        layers = ", ".join(source.layers) if source.layers else "every layer both networks have"
+        display.message(f"init_from {source.checkpoint}: {layers}")
+    if session.frozen:
+        from netspec.pipeline import analysis_of
+
+        facts = analysis_of(session.graph).layers
+        count = sum(facts[name].params for name in session.frozen)
+        display.message(f"frozen: {', '.join(session.frozen)} ({count:,} parameters)")
 
 
 def read_run(directory: Path) -> dict[str, Any]:

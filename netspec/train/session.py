@@ -12,6 +12,7 @@ exactly the steps an uninterrupted one would.
 from __future__ import annotations
 
 import time
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from netspec.diagnostics import NetspecError, did_you_mean, error
+from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
 from netspec.ir import Graph
 from netspec.standardize import Standardizer
 from netspec.train import checkpoint, rundir
@@ -29,6 +30,7 @@ from netspec.train.losses import apply_head, kernel_penalty, make_loss, make_met
 from netspec.train.optim import make_optimizer
 from netspec.train.sharding import DataParallel, check_batch_size
 from netspec.train.step import StepConfig, Steps, zero_totals
+from netspec.train.transfer import freeze_batchnorm, frozen_layers, trainable_filter
 from netspec.trainspec import TrainSpec, with_overrides
 
 LAST, BEST = "last", "best"
@@ -69,10 +71,30 @@ def settings(graph: Graph, overrides: dict[str, Any], base: TrainSpec | None = N
     try:
         return with_overrides(base if base is not None else graph.train, resolve_overrides(overrides))
     except ValidationError as exc:
-        raise NetspecError([
-            error("bad-override", f"train.{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}")
-            for problem in exc.errors()
-        ]) from None
+        raise NetspecError([_override_problem(problem) for problem in exc.errors()]) from None
+
+
+def _override_problem(problem: dict) -> Diagnostic:
+    """One pydantic error of an override as a diagnostic, with did-you-mean for unknown keys."""
+    location = problem["loc"]
+    hint = None
+    if problem["type"] == "extra_forbidden":
+        hint = did_you_mean(str(location[-1]), _keys_at(location[:-1])) or (
+            f"the keys here are: {', '.join(_keys_at(location[:-1]))}")
+    return error("bad-override", f"train.{'.'.join(str(part) for part in location)}: {problem['msg']}",
+                 hint=hint)
+
+
+def _keys_at(location: tuple) -> list[str]:
+    """The field names of the train: sub-section at ``location`` (``("optimizer",)`` -> lr, momentum, ...)."""
+    from pydantic import BaseModel
+
+    model: type[BaseModel] | None = TrainSpec
+    for part in location:
+        field = model.model_fields.get(str(part)) if model else None
+        candidates = typing.get_args(field.annotation) or (field.annotation,) if field else ()
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return sorted(model.model_fields) if model else []
 
 
 class Session:
@@ -100,8 +122,10 @@ class Session:
 
         from flax import nnx
 
+        self.frozen = frozen_layers(graph, train.freeze)
         model = build(self.logits_graph, seed=train.seed)
-        optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch), wrt=nnx.Param)
+        optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch),
+                                  wrt=trainable_filter(self.logits_graph, self.frozen))
         metrics = make_metrics(train.metrics, self.loss_name)
         self.config = StepConfig(
             loss=make_loss(self.loss_name, self.head),
@@ -111,6 +135,8 @@ class Session:
             augment_key=jax.random.fold_in(jax.random.key(train.seed), 1),
             penalty=(lambda params: kernel_penalty(params, train.l1, train.l2)) if (train.l1 or train.l2) else None,
             head=apply_head(self.head) if self.head else None,
+            prepare_train=(lambda model: freeze_batchnorm(model, self.logits_graph, self.frozen))
+            if self.frozen else None,
         )
         self.steps = Steps(model, optimizer, self.config)
         self.model_state = self.placement.replicate(self.steps.model_state)

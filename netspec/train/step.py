@@ -46,6 +46,8 @@ class StepConfig:
     augment_key: jax.Array | None = None
     penalty: Callable[[Any], jax.Array] | None = None
     head: Transform | None = None  # outputs -> the spec's outputs (softmax/sigmoid) for predict
+    # Called on the model after model.train(): puts frozen batchnorm layers back in inference mode.
+    prepare_train: Callable[[nnx.Module], None] | None = None
 
 
 def zero_totals(metric_names) -> dict[str, jax.Array]:
@@ -73,6 +75,8 @@ class Steps:
     def __init__(self, model: nnx.Module, optimizer: nnx.Optimizer, config: StepConfig):
         self.config = config
         model.train()
+        if config.prepare_train is not None:
+            config.prepare_train(model)
         self.train_graph, self.model_state = nnx.split(model)
         model.eval()
         self.eval_graph, _ = nnx.split(model)
@@ -106,7 +110,9 @@ class Steps:
                 total = total + config.penalty(nnx.state(model, nnx.Param))
             return total, (outputs, per_example)
 
-        (_, (outputs, per_example)), grads = nnx.value_and_grad(objective, has_aux=True)(model)
+        # Gradients of the parameters the optimizer updates only (frozen layers have none).
+        wrt = nnx.DiffState(0, optimizer.wrt)
+        (_, (outputs, per_example)), grads = nnx.value_and_grad(objective, argnums=wrt, has_aux=True)(model)
         optimizer.update(model, grads)
         mask = jnp.ones((x.shape[0],), jnp.float32)
         totals = _accumulate(totals, config, outputs, y, per_example, mask)
