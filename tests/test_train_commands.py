@@ -96,6 +96,11 @@ def test_a_bad_override_is_a_diagnostic_not_a_traceback(spec, tmp_path, capsys):
     assert "train.optimizer.name" in err and "Traceback" not in err
     assert cli.main(["train", str(spec), "--data", "synthetic", "--set", "nonsense"]) == 1
     assert "--set must be KEY=VALUE" in capsys.readouterr().err
+    assert cli.main(["train", str(spec), "--data", "synthetic", "--set", "optimizer.nam=adam",
+                     "--set", "augment.flip=true"]) == 1
+    err = capsys.readouterr().err
+    assert "train.optimizer.nam" in err and "did you mean 'name'?" in err
+    assert "train.augment.flip" in err and "flip_horizontal" in err
 
 
 def test_max_steps_then_resume_without_the_spec(spec, tmp_path, capsys):
