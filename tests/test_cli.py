@@ -130,3 +130,15 @@ def test_python_api_load_and_summary():
     with pytest.raises(netspec.NetspecError) as info:
         netspec.load("name: x\ninput: [8, 8, 1]\nlayers:\n  - conv: {K: 4, F: 9}\n")
     assert info.value.errors and info.value.errors[0].span.line == 4
+
+
+def test_check_reports_freeze_names_that_match_no_layer(tmp_path):
+    spec = tmp_path / "freeze.yaml"
+    spec.write_text("name: t\ninput: [8, 8, 1]\nlayers:\n  - conv: {K: 2, F: 3, name: conv1}\n  - flatten\n"
+                    "  - dense: 3\ntrain:\n  freeze: [conv2]\n")
+    result = netspec("check", str(spec))
+    assert result.returncode == 1
+    assert "freeze.yaml:8:3: error: train.freeze: 't' has no layer matching 'conv2'" in result.stderr
+    assert "did you mean 'conv1'?" in result.stderr
+    spec.write_text(spec.read_text().replace("[conv2]", "{up_to: conv1}"))
+    assert netspec("check", str(spec)).returncode == 0
