@@ -123,14 +123,14 @@ def test_explain_command_writes_both_maps(probe, tmp_path, monkeypatch, capsys):
     spec, run = probe
     image, label = save_digit(tmp_path / "digit.png", 0)
     monkeypatch.chdir(tmp_path)
-    assert run_cli(["explain", spec, image, "--checkpoint", run, "--method", "saliency"], monkeypatch) == 0
+    assert run_cli(["explain", spec, image, "--checkpoint", run, "--method", "saliency"]) == 0
     assert f"predicted '{label}'" in capsys.readouterr().out
     assert run_cli(["explain", spec, image, "--checkpoint", run, "--method", "occlusion", "--class", "3",
-                    "-o", "occluded.png"], monkeypatch) == 0
+                    "-o", "occluded.png"]) == 0
     for name in ("digit-saliency.png", "occluded.png"):
         with Image.open(tmp_path / name) as picture:
             assert picture.size == (1050, 380)
-    assert run_cli(["explain", spec, image, "--checkpoint", run, "--class", "seven"], monkeypatch) == 1
+    assert run_cli(["explain", spec, image, "--checkpoint", run, "--class", "seven"]) == 1
     assert "no class named 'seven'" in capsys.readouterr().err
 
 

@@ -39,9 +39,8 @@ def probe(tmp_path_factory):
 def features_file(probe, tmp_path_factory):
     spec, run = probe
     path = tmp_path_factory.mktemp("features") / "flat.npz"
-    with pytest.MonkeyPatch.context() as patch:
-        status = run_cli(["features", spec, "--checkpoint", run, "--layer", "flatten_1", "--no-download",
-                          "-o", path], patch)
+    status = run_cli(["features", spec, "--checkpoint", run, "--layer", "flatten_1", "--no-download",
+                      "-o", path])
     assert status == 0
     return path
 
@@ -82,11 +81,11 @@ def test_features_refuses_to_overwrite_without_force(probe, features_file, monke
     spec, run = probe
     before = features_file.stat().st_mtime_ns
     argv = ["features", spec, "--checkpoint", run, "--layer", "flatten_1", "--no-download", "-o", features_file]
-    assert run_cli(argv, monkeypatch) == 1
+    assert run_cli(argv) == 1
     assert "already exists" in capsys.readouterr().err and features_file.stat().st_mtime_ns == before
-    assert run_cli(argv + ["--layer", "flaten_1"], monkeypatch) == 1
+    assert run_cli(argv + ["--layer", "flaten_1"]) == 1
     assert "did you mean 'flatten_1'?" in capsys.readouterr().err
-    assert run_cli(argv + ["--force", "--layer", "conv2"], monkeypatch) == 0
+    assert run_cli(argv + ["--force", "--layer", "conv2"]) == 0
     with np.load(features_file) as stored:
         assert stored["features_val"].shape == (len(mnist().val), 14, 14, 16)
 

@@ -18,12 +18,10 @@ import pytest
 from netspec import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-TRAINING_COMMANDS = ("train", "eval", "predict", "bench")
 
 
 @pytest.fixture(autouse=True)
-def registered(monkeypatch, tmp_path_factory):
-    monkeypatch.setattr(cli, "COMMANDS", tuple(dict.fromkeys(cli.COMMANDS + TRAINING_COMMANDS)))
+def shared_compile_cache(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("NETSPEC_JAX_CACHE", str(tmp_path_factory.getbasetemp() / "jax-cache-learning"))
 
 

@@ -115,12 +115,11 @@ def test_filters_and_activations_commands(probe, tmp_path, monkeypatch, capsys):
     spec, run = probe
     image, _ = save_digit(tmp_path / "digit.png", 1)
     monkeypatch.chdir(tmp_path)
-    assert run_cli(["filters", spec, "--checkpoint", run], monkeypatch) == 0
+    assert run_cli(["filters", spec, "--checkpoint", run]) == 0
     assert (tmp_path / "filters-conv1.png").is_file()
-    assert run_cli(["activations", spec, image, "--checkpoint", run, "--layer", "conv2", "-o", "maps.png"],
-                   monkeypatch) == 0
+    assert run_cli(["activations", spec, image, "--checkpoint", run, "--layer", "conv2", "-o", "maps.png"]) == 0
     assert (tmp_path / "maps.png").is_file()
-    assert run_cli(["activations", spec, image, "--checkpoint", run, "--layer", "conv_2"], monkeypatch) == 1
+    assert run_cli(["activations", spec, image, "--checkpoint", run, "--layer", "conv_2"]) == 1
     error = capsys.readouterr().err
     assert "no layer named 'conv_2'" in error and "did you mean 'conv2'?" in error
     assert "layers: input, conv1, max_pool2d_1, conv2" in error
