@@ -87,15 +87,18 @@ class Scorer:
         graphdef, self.state = nnx.split(model)
         self.logits, self.probabilities, self.gradients = _compiled(graphdef, normalize)
 
-    def classes_of(self, images: np.ndarray, class_index: int | None) -> np.ndarray:
-        """``(N,)`` the given class for every image, or each image's predicted class."""
+    def classes_of(self, images: np.ndarray, class_index: int | np.ndarray | None) -> np.ndarray:
+        """``(N,)`` the given class for every image (one int, or one per image), or
+        each image's predicted class."""
         scores = np.asarray(self.logits(self.state, jnp.asarray(images)))
         if class_index is None:
             return scores.argmax(axis=-1).astype(np.int32)
-        if not 0 <= class_index < scores.shape[-1]:
+        classes = np.broadcast_to(np.asarray(class_index, np.int64), (len(images),))
+        bad = classes[(classes < 0) | (classes >= scores.shape[-1])]
+        if bad.size:
             raise NetspecError([error("bad-class", f"class index must be in 0..{scores.shape[-1] - 1}, "
-                                                   f"but got {class_index}")])
-        return np.full(len(images), class_index, np.int32)
+                                                   f"but got {int(bad[0])}")])
+        return classes.astype(np.int32)
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
@@ -113,21 +116,25 @@ def _as_batch(image: np.ndarray) -> tuple[np.ndarray, bool]:
     return (image, True) if image.ndim >= 4 else (image[None], False)
 
 
-def saliency(model: nnx.Module, image: np.ndarray, class_index: int | None = None, *,
+def saliency(model: nnx.Module, image: np.ndarray, class_index: int | np.ndarray | None = None, *,
              graph: Graph | None = None, normalize: Callable | None = None,
              batch_size: int = 64) -> np.ndarray:
     """Gradient saliency: ``|∂ logit[class] / ∂ pixel|`` maxed over the channels.
 
     ``image`` is ``(H, W, C)`` -> map ``(H, W)``, or a batch ``(N, H, W, C)``
-    -> ``(N, H, W)``. ``class_index`` defaults to each image's predicted
-    class. See the module docstring for ``graph`` and ``normalize``.
+    -> ``(N, H, W)``. ``class_index`` is one class for all images or one per
+    image ``(N,)``; it defaults to each image's predicted class. See the
+    module docstring for ``graph`` and ``normalize``.
     """
     images, batched = _as_batch(image)
+    if class_index is not None and np.ndim(class_index) == 1 and len(class_index) != len(images):
+        raise NetspecError([error("bad-class", f"{len(class_index)} class indices for {len(images)} images")])
     scorer = Scorer(model, graph=graph, normalize=normalize)
     maps = []
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        classes = scorer.classes_of(chunk, class_index)
+        chunk_classes = class_index if np.ndim(class_index) == 0 else class_index[start:start + batch_size]
+        classes = scorer.classes_of(chunk, chunk_classes)
         grads = scorer.gradients(scorer.state, jnp.asarray(chunk), jnp.asarray(classes))
         maps.append(np.asarray(jnp.abs(grads).max(axis=-1)))
     heat = np.concatenate(maps)

@@ -72,6 +72,19 @@ def test_saliency_of_a_batch_equals_one_image_at_a_time_and_defaults_to_the_pred
         assert np.allclose(batch[i], saliency(trained.logits_model, x[i], predicted), atol=1e-6)
 
 
+
+def test_saliency_of_a_batch_takes_one_class_per_image(trained, images):
+    x, _ = images
+    classes = np.array([3, 1, 4, 1])
+    batch = saliency(trained.logits_model, x[:4], classes, batch_size=3)
+    for i in range(4):
+        assert np.allclose(batch[i], saliency(trained.logits_model, x[i], int(classes[i])), atol=1e-6)
+    with pytest.raises(NetspecError, match="3 class indices for 4 images"):
+        saliency(trained.logits_model, x[:4], classes[:3])
+    with pytest.raises(NetspecError, match="class index must be in 0..9, but got 12"):
+        saliency(trained.logits_model, x[:4], np.array([1, 2, 12, 3]))
+
+
 def test_occluding_the_strokes_lowers_the_class_probability_more_than_the_background(trained, images):
     x, y = images
     stroke_wins = 0
