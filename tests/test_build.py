@@ -201,3 +201,22 @@ def test_blocks_with_several_inputs_and_outputs():
     values = layer_outputs(model, x)
     np.testing.assert_allclose(values["joined"], model(x), rtol=1e-6)
     np.testing.assert_allclose(values["pair_1/second"], values["pair_1/first"] + values["right"], rtol=1e-6)
+
+
+def test_spec_text_in_the_emitted_docstrings_cannot_run_code(tmp_path):
+    """description:/reference: are copied into docstrings of source that build() executes;
+    quotes and backslashes in them must stay text."""
+    import netspec
+
+    marker = tmp_path / "ran"
+    spec = tmp_path / "inject.yaml"
+    spec.write_text(
+        "name: inject\n"
+        f"description: \"x\\\"\\\"\\\"\\nimport pathlib; pathlib.Path({str(marker)!r}).touch()\\n\\\"\\\"\\\"\"\n"
+        f"reference: \"'''\\nimport pathlib; pathlib.Path({str(marker)!r}).touch()\\n''' \\\\\"\n"
+        "input: [4, 4, 1]\nlayers:\n  - flatten\n  - dense: 2\n")
+    graph = netspec.load(spec)
+    assert '"""' in graph.description and "'''" in graph.reference
+    model = netspec.build(graph)
+    assert model(np.zeros((1, 4, 4, 1), np.float32)).shape == (1, 2)
+    assert not marker.exists()
