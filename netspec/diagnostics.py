@@ -15,6 +15,9 @@ from typing import Literal
 
 Severity = Literal["error", "warning", "note"]
 
+# Codes of the warnings a spec item may acknowledge with ``allow:`` (errors can't be allowed).
+WARNING_CODES = ("unseen-input",)
+
 
 @dataclass(frozen=True)
 class Span:

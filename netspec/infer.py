@@ -445,7 +445,7 @@ def infer(graph: Graph) -> Analysis:
         pads = None
         if rule.windowed:
             pads = shapes.window_pads(node.attrs, shapes_in[0])
-            diagnostics.extend(_unseen_warnings(node, shapes_in[0]))
+            diagnostics.extend(d for d in _unseen_warnings(node, shapes_in[0]) if d.code not in node.allow)
         elif node.op == "zero_pad":
             pads = tuple(node.attrs.padding)
         fields[node.name] = field

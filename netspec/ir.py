@@ -255,6 +255,7 @@ class Node:
     inputs: tuple[str, ...]
     span: Span | None = None
     scope: tuple[Scope, ...] = ()
+    allow: frozenset[str] = frozenset()  # warning codes the spec acknowledges for this node (allow:)
 
     @property
     def local_name(self) -> str:

@@ -100,6 +100,7 @@ class _Context:
     templates: tuple[str, ...] = ()
     note: str | None = None
     prefix: str = ""
+    allow: frozenset[str] = frozenset()  # warning codes allowed by enclosing blocks
 
     def full(self, local: str) -> str:
         return f"{self.prefix}/{local}" if self.prefix else local
@@ -206,7 +207,8 @@ class _Resolver:
                            self.doc.span(path + (kind, "from")), context)
             local = self.local_name(args.name, kind, context, span)
             scope = Scope(local, kind, span)
-            output = block(args, path + (kind,), context.enter(scope), inputs[0], span)
+            inner = context.enter(scope, allow=context.allow | (args.allow or frozenset()))
+            output = block(args, path + (kind,), inner, inputs[0], span)
             self.declare(context.full(local), output, span, context)
             return output
         return self.layer(kind, args, path, context, inputs, span)
@@ -231,7 +233,8 @@ class _Resolver:
             spatial = max(1, min(spatial, 3))
         op, attrs = primitive(kind, args, spatial, self.values(context), path + (kind,), self.spec.init)
         local = self.local_name(args.name, auto_base(kind, args, spatial), context, span)
-        return self.add_node(context.full(local), op, attrs, tuple(inputs), span, context)
+        return self.add_node(context.full(local), op, attrs, tuple(inputs), span, context,
+                             allow=args.allow or frozenset())
 
     def instantiate(self, call: TemplateCall, path: Path, context: _Context, previous: str) -> str:
         template = self.spec.blocks[call.template]
@@ -368,12 +371,13 @@ class _Resolver:
 
     # --- nodes, shapes, names --------------------------------------------------------------------------
 
-    def add_node(self, name: str, op: str, attrs: Attrs, inputs: tuple[str, ...], span, context: _Context) -> str:
+    def add_node(self, name: str, op: str, attrs: Attrs, inputs: tuple[str, ...], span, context: _Context,
+                 allow: frozenset[str] = frozenset()) -> str:
         if len(self.nodes) >= MAX_NODES:
             self.error("too-many-layers", f"the network expands to more than {MAX_NODES:,} layers", span, context,
                        hint="check repeat: times and templates that repeat each other")
             raise _TooLarge
-        self.nodes.append(Node(name, op, attrs, inputs, span, context.scope))
+        self.nodes.append(Node(name, op, attrs, inputs, span, context.scope, allow | context.allow))
         self.declare(name, name, span, context)
         self.shapes[name] = self.infer_shape(op, attrs, inputs)
         shape = self.shapes[name]

@@ -25,6 +25,7 @@ from netspec.spec_values import (
     ACTIVATIONS,
     DEFAULT_ALPHA,
     ActivationValue,
+    AllowedWarnings,
     ExplicitPadding,
     Flag,
     Fraction,
@@ -71,6 +72,8 @@ class LayerArgs(BaseModel):
     from_: References | None = Field(None, alias="from", description="name(s) of earlier items whose "
                                                                       "output this item takes (default: "
                                                                       "the item before)")
+    allow: AllowedWarnings | None = Field(None, description="warning code(s) this item is expected to give, "
+                                                           "e.g. unseen-input (a block: every layer in it)")
 
     @model_validator(mode="before")
     @classmethod

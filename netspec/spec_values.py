@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from netspec.diagnostics import Span, did_you_mean
+from netspec.diagnostics import WARNING_CODES, Span, did_you_mean
 from netspec.expr import Tree
 from netspec.ir import Activation
 
@@ -424,6 +424,22 @@ def _references(value: Any) -> tuple:
 
 Name = Annotated[str, PlainValidator(_name), WithJsonSchema(
     {"type": "string", "pattern": r"^([A-Za-z_][A-Za-z0-9_.\-]*|.*\$\{[^}]*\}.*)$"})]
+def _allowed_warning(value: Any) -> str:
+    if isinstance(value, str) and value in WARNING_CODES:
+        return value
+    hint = suggest(value, WARNING_CODES) if isinstance(value, str) else None
+    raise fail("allow", f"must be a warning code ({', '.join(WARNING_CODES)}), but got {describe(value)}",
+               hint=hint or "allow: names warnings this item is expected to give; errors cannot be allowed")
+
+
+def _allowed_warnings(value: Any) -> frozenset:
+    if isinstance(value, list):
+        return frozenset(_list_of(_allowed_warning, value, "a warning code or a list of them"))
+    return frozenset((_allowed_warning(value),))
+
+
+AllowedWarnings = Annotated[frozenset, PlainValidator(_allowed_warnings), WithJsonSchema(
+    {"anyOf": [{"enum": list(WARNING_CODES)}, {"type": "array", "items": {"enum": list(WARNING_CODES)}}]})]
 References = Annotated[tuple, PlainValidator(_references), WithJsonSchema(
     {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]})]
 
