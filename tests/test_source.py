@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from netspec.diagnostics import render
@@ -166,13 +164,10 @@ def test_alias_bomb_is_stopped_quickly() -> None:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for previous, name in zip("abcdefgh", "bcdefghi"):
         lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
-    start = time.perf_counter()
     doc, problems = load("\n".join(lines) + "\n")
-    elapsed = time.perf_counter() - start
     assert doc is None
     assert [problem.code for problem in problems] == ["yaml-too-large"]
-    assert f"more than {MAX_VALUES:,} values" in problems[0].message
-    assert elapsed < 1.0
+    assert f"more than {MAX_VALUES:,} values" in problems[0].message  # stopped by count, not by time
 
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -181,11 +176,10 @@ def test_alias_bomb_is_stopped_quickly() -> None:
     ("a: '" + "x" * MAX_BYTES + "'", "file-too-large"),
 ])
 def test_hostile_documents_are_bounded(text: str, code: str) -> None:
-    start = time.perf_counter()
+    """Stopped by a count (depth, values, bytes); benchmarks/hostile_inputs.py times them."""
     doc, problems = load(text)
     assert doc is None
     assert [problem.code for problem in problems] == [code]
-    assert time.perf_counter() - start < 2.0
 
 
 def test_nesting_up_to_the_limit_is_fine() -> None:
