@@ -14,8 +14,6 @@ import json
 import statistics
 import time
 
-import numpy as np
-
 HELP = "benchmark the compiled train step on synthetic data: compile time, step time, images/s"
 
 
@@ -29,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def synthetic_batch(batch_size: int, input_shape, output_shape, loss: str, seed: int = 0):
     """Random inputs in [0, 1) and targets that fit ``loss`` and the output shape."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     x = rng.random((batch_size, *input_shape), dtype=np.float32)
     if loss == "mse":
@@ -61,6 +61,8 @@ def measure(session, x, y, *, steps: int, windows: int) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from netspec.diagnostics import NetspecError, error
     from netspec.pipeline import load
     from netspec.standardize import Standardizer

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from netspec.diagnostics import NetspecError, error
 from netspec.train.options import add_data_flags, enable_compilation_cache, load_dataset
+
+if TYPE_CHECKING:  # numpy is imported when a command runs, not when the parser is built
+    import numpy as np
 
 HELP = "evaluate a trained run: loss, accuracy, confusion matrix (--format json)"
 
@@ -31,6 +33,8 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
     >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 0, 1]), 2).tolist()
     [[1, 0], [1, 1]]
     """
+    import numpy as np
+
     matrix = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(matrix, (labels.reshape(-1), predicted.reshape(-1)), 1)
     return matrix
@@ -38,12 +42,16 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
 
 def predicted_classes(outputs: np.ndarray) -> np.ndarray:
     """Class ids from outputs ``(N, ..., C)``; one unit means binary (> 0.5 is class 1)."""
+    import numpy as np
+
     if outputs.shape[-1] == 1:
         return (outputs[..., 0] > 0.5).astype(np.int64)
     return outputs.argmax(axis=-1)
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from netspec.pipeline import load
     from netspec.train.progress import format_value
     from netspec.train.resume import restore

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from netspec.diagnostics import NetspecError, error
+
+if TYPE_CHECKING:  # numpy is imported when a command runs, not when the parser is built
+    import numpy as np
 
 HELP = "classify images with a trained run: top-k classes with probabilities"
 
@@ -36,6 +38,8 @@ def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[dict]:
     >>> top_k(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], 2)
     [{'class': 'b', 'index': 1, 'probability': 0.7}, {'class': 'c', 'index': 2, 'probability': 0.2}]
     """
+    import numpy as np
+
     probabilities = np.asarray(probabilities, dtype=np.float64).reshape(-1)
     if probabilities.size == 1:
         probabilities = np.array([1.0 - probabilities[0], probabilities[0]])
@@ -45,6 +49,8 @@ def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from netspec.data import read_image
     from netspec.pipeline import load
     from netspec.train import rundir
