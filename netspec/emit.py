@@ -27,6 +27,7 @@ from netspec.emit_classes import (
     Statement,
     camel_case,
     identifier,
+    output_refs,
     unique,
 )
 from netspec.emit_layers import HELPERS, INITIALIZERS
@@ -270,7 +271,7 @@ class Writer:
         block = instances[0]
         statements = self.table.statements[id(block)]
         arguments = ["x"] if len(block.inputs) == 1 else self._argument_names(block)
-        returns = self._returns(block, statements)
+        returns = output_refs(block, statements)
         names = self._variables(block, statements, returns, arguments)
 
         def slot(position: int, slot_name: str) -> str:
@@ -323,16 +324,6 @@ class Writer:
     def _argument_names(self, block: Block) -> list[str]:
         taken: set[str] = set()
         return [unique(identifier(name.rsplit("/", 1)[-1]), taken) for name in block.inputs]
-
-    def _returns(self, block: Block, statements: list[Statement]) -> tuple[Ref, ...]:
-        produced: dict[str, Ref] = {name: ("arg", i) for i, name in enumerate(block.inputs)}
-        for position, statement in enumerate(statements):
-            if statement.child is not None:
-                for index, output in enumerate(statement.child.outputs):
-                    produced[output] = ("item", position, index)
-            else:
-                produced[statement.node.name] = ("item", position, 0)
-        return tuple(produced[name] for name in block.outputs)
 
     def _block_docstring(self, block_class: BlockClass) -> str:
         first = block_class.instances[0]
