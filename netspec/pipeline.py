@@ -6,10 +6,10 @@ this path alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from netspec.diagnostics import Diagnostic, NetspecError, Span, error
+from netspec.diagnostics import Diagnostic, NetspecError, error
 from netspec.facts import Analysis
 from netspec.ir import Graph
 
@@ -66,32 +66,7 @@ def check_text(text: str, path: str = "<spec>") -> Checked:
     if graph is None:
         return Checked(path, None, None, tuple(diagnostics))
     analysis = infer(graph)
-    return Checked(path, graph, analysis,
-                   tuple(diagnostics) + tuple(analysis.diagnostics) + tuple(_train_diagnostics(graph, text, path)))
-
-
-def _train_diagnostics(graph: Graph, text: str, path: str) -> list[Diagnostic]:
-    """Checks of the train: section that need the resolved graph (layer names in freeze:)."""
-    freeze = getattr(graph.train, "freeze", None)
-    if freeze is None:
-        return []
-    from netspec.train.transfer import frozen_layers
-
-    try:
-        frozen_layers(graph, freeze)
-    except NetspecError as exc:
-        at = _key_span(text, path, "freeze")
-        return [replace(d, span=d.span or at) for d in exc.diagnostics]
-    return []
-
-
-def _key_span(text: str, path: str, key: str) -> Span | None:
-    """The position of the first ``key:`` in ``text`` (for checks made after resolution)."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        column = line.find(f"{key}:")
-        if column >= 0 and not line[:column].strip():
-            return Span(path, number, column + 1, len(key), line)
-    return None
+    return Checked(path, graph, analysis, tuple(diagnostics) + tuple(analysis.diagnostics))
 
 
 def check_file(path: str | Path) -> Checked:

@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
-from netspec.diagnostics import Diagnostic, Span, did_you_mean
+from netspec.diagnostics import Diagnostic, NetspecError, Span, did_you_mean
 from netspec.infer import ShapeError, output_shape
 from netspec.ir import (
     Activation,
@@ -167,13 +167,28 @@ class _Resolver:
         output = last
         if spec.output is not None:
             output = self.output_node(spec.output) or last
+        name = spec.name if isinstance(spec.name, str) else _default_name(self.doc.path)
+        graph = Graph(name=name, input_shape=tuple(spec.input), nodes=tuple(self.nodes), output=output,
+                      source_path=self.doc.path, description=spec.description, reference=spec.reference,
+                      train=spec.train)
+        self.check_freeze(graph)
         self.diagnostics.sort(key=_position)
         if any(diagnostic.is_error for diagnostic in self.diagnostics):
             return None, self.diagnostics
-        name = spec.name if isinstance(spec.name, str) else _default_name(self.doc.path)
-        return Graph(name=name, input_shape=tuple(spec.input), nodes=tuple(self.nodes), output=output,
-                     source_path=self.doc.path, description=spec.description, reference=spec.reference,
-                     train=spec.train), self.diagnostics
+        return graph, self.diagnostics
+
+    def check_freeze(self, graph: Graph) -> None:
+        """train: freeze: must name layers of this network (known only once it is expanded)."""
+        freeze = getattr(graph.train, "freeze", None)
+        if freeze is None:
+            return
+        from netspec.train.transfer import frozen_layers
+
+        try:
+            frozen_layers(graph, freeze)
+        except NetspecError as exc:
+            at = self.doc.key_span(("train", "freeze"))
+            self.diagnostics.extend(replace(d, span=d.span or at) for d in exc.diagnostics)
 
     def output_node(self, references: tuple) -> str | None:
         span = self.doc.span(("output",))
