@@ -43,5 +43,4 @@ def build(spec, *, seed: int = 0):
     """
     from netspec.builder import build as _build
 
-    graph = spec if isinstance(spec, Graph) else load(spec)
-    return _build(graph, seed=seed)
+    return _build(spec, seed=seed)
