@@ -94,13 +94,16 @@ class SourceDoc:
         return Span(self.path, line, col, length, snippet)
 
 
-def load_yaml(text: str, path: str) -> tuple[SourceDoc | None, list[Diagnostic]]:
+def load_yaml(text: str, path: str, composer_class: type[_BoundedComposer] | None = None
+              ) -> tuple[SourceDoc | None, list[Diagnostic]]:
     """Load one YAML document with positions; never raises for bad input.
 
     Returns ``(None, errors)`` when the text is not usable YAML (syntax,
     size, depth, alias expansion); otherwise the document and any errors
     about its content (duplicate keys, tags) with the offending entries left
     out, so later stages can still report what else is wrong.
+    ``composer_class`` picks the parser (libyaml's when PyYAML has it, else
+    the pure-Python one); tests use it to check both.
     """
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_BYTES:
@@ -109,15 +112,16 @@ def load_yaml(text: str, path: str) -> tuple[SourceDoc | None, list[Diagnostic]]
                                                    "(blocks:) and repeat: instead of writing layers out")]
     doc = SourceDoc(path, text, None)
     try:
-        root = _compose(text)
+        root = _compose(text, composer_class)
     except _TooDeep as problem:
-        return None, [error("yaml-too-deep", f"YAML nests deeper than {MAX_DEPTH} levels",
-                            _mark_span(doc, problem.mark), hint="flatten the structure")]
+        return None, [_too_deep(doc, problem.mark)]
     except _TooMany as problem:
         return None, [error("yaml-too-large", f"the document has more than {MAX_VALUES:,} values",
                             _mark_span(doc, problem.mark), hint="a network spec is a few kilobytes; use "
                             "templates (blocks:) and repeat: instead of writing layers out")]
     except yaml.MarkedYAMLError as problem:
+        if _nesting_limit_hit(problem):
+            return None, [_too_deep(doc, problem.problem_mark)]
         return None, [_syntax_error(doc, problem)]
     except yaml.YAMLError as problem:  # reader errors: control characters, bad encoding
         return None, [_reader_error(doc, problem)]
@@ -129,6 +133,11 @@ def load_yaml(text: str, path: str) -> tuple[SourceDoc | None, list[Diagnostic]]
     except _TooLarge as problem:
         return None, [problem.diagnostic]
     return doc, converter.diagnostics
+
+
+def _too_deep(doc: SourceDoc, mark) -> Diagnostic:
+    return error("yaml-too-deep", f"YAML nests deeper than {MAX_DEPTH} levels", _mark_span(doc, mark),
+                 hint="flatten the structure")
 
 
 # --- composing ----------------------------------------------------------------------
@@ -144,39 +153,24 @@ class _TooMany(Exception):
         self.mark = mark
 
 
-try:  # libyaml's parser is ~50x faster and keeps a hostile megabyte cheap; the composer stays ours
-    from yaml._yaml import CParser as _Parser
-
-    def _init_parser(self, text: str) -> None:
-        _Parser.__init__(self, text)
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
-        pass
-
-    def _init_parser(self, text: str) -> None:
-        yaml.reader.Reader.__init__(self, text)
-        yaml.scanner.Scanner.__init__(self)
-        yaml.parser.Parser.__init__(self)
-
-
-class _Composer(_Parser, yaml.composer.Composer, yaml.resolver.BaseResolver):
-    """A YAML parser plus PyYAML's Python composer (no constructor), with
+class _BoundedComposer(yaml.composer.Composer, yaml.resolver.BaseResolver):
+    """PyYAML's Python composer (no constructor) on top of either parser, with
     bounds on depth and node count and a resolver that only marks scalars
-    as plain or text."""
+    as plain or text. Subclasses put a parser beside it and call
+    :meth:`_start_composing`."""
 
-    def __init__(self, text: str):
-        _init_parser(self, text)
-        yaml.composer.Composer.__init__(self)
-        yaml.resolver.BaseResolver.__init__(self)
-        self.depth = 0
-        self.composed = 0
-
-    # The C parser brings its own composer; use PyYAML's Python one, bounded.
+    # Listed explicitly: libyaml's parser brings its own composer, which is unbounded.
     get_single_node = yaml.composer.Composer.get_single_node
     compose_document = yaml.composer.Composer.compose_document
     compose_scalar_node = yaml.composer.Composer.compose_scalar_node
     compose_sequence_node = yaml.composer.Composer.compose_sequence_node
     compose_mapping_node = yaml.composer.Composer.compose_mapping_node
+
+    def _start_composing(self) -> None:
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.BaseResolver.__init__(self)
+        self.depth = 0
+        self.composed = 0
 
     def resolve(self, kind, value, implicit):
         if kind is ScalarNode:
@@ -196,12 +190,40 @@ class _Composer(_Parser, yaml.composer.Composer, yaml.resolver.BaseResolver):
             self.depth -= 1
 
 
-def _compose(text: str) -> Node | None:
-    composer = _Composer(text)
+class _PythonComposer(_BoundedComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    def __init__(self, text: str):
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        self._start_composing()
+
+
+try:  # libyaml's parser is ~50x faster and keeps a hostile megabyte cheap; the composer stays ours
+    from yaml._yaml import CParser
+
+    class _LibyamlComposer(_BoundedComposer, CParser):
+        def __init__(self, text: str):
+            CParser.__init__(self, text)
+            self._start_composing()
+
+    _DEFAULT_COMPOSER: type[_BoundedComposer] = _LibyamlComposer
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _DEFAULT_COMPOSER = _PythonComposer
+
+
+def _compose(text: str, composer_class: type[_BoundedComposer] | None = None) -> Node | None:
+    composer = (composer_class or _DEFAULT_COMPOSER)(text)
     try:
         return composer.get_single_node()
     finally:
         composer.dispose()
+
+
+def _nesting_limit_hit(problem: yaml.MarkedYAMLError) -> bool:
+    """PyYAML >= 6.0.3 built with libyaml stops at libyaml's own nesting limit
+    (1,000 levels) while scanning ahead, before the composer's tighter bound
+    sees the document; both mean the same thing to the user."""
+    return "maximum nesting depth" in (problem.problem or "")
 
 
 # --- converting -----------------------------------------------------------------------

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from netspec import source
 from netspec.diagnostics import render
 from netspec.source import MAX_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
+
+# Both parsers PyYAML may give us: libyaml's (with its own nesting limit since PyYAML 6.0.3, which
+# trips before netspec's depth bound on flow collections) and the pure-Python one (with no limit).
+PARSERS = [pytest.param(source._PythonComposer, id="pure-python")]
+if hasattr(source, "_LibyamlComposer"):
+    PARSERS.append(pytest.param(source._LibyamlComposer, id="libyaml"))
 
 
 def load(text: str):
@@ -182,9 +189,25 @@ def test_hostile_documents_are_bounded(text: str, code: str) -> None:
     assert [problem.code for problem in problems] == [code]
 
 
-def test_nesting_up_to_the_limit_is_fine() -> None:
+@pytest.mark.parametrize("composer", PARSERS)
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 100_000,  # flow: libyaml scans ahead and hits its own limit first
+    "a: " + "{b: " * 5_000,
+    "a:\n" + "".join("  " * level + "-\n" for level in range(200)),  # block: netspec's bound
+], ids=["flow-sequences", "flow-mappings", "block-sequences"])
+def test_too_deep_is_one_diagnostic_whichever_parser(composer, text: str) -> None:
+    doc, problems = load_yaml(text, "spec.yaml", composer)
+    assert doc is None
+    assert [problem.code for problem in problems] == ["yaml-too-deep"]
+    assert problems[0].span is not None and problems[0].span.line >= 1
+    assert problems[0].hint == "flatten the structure"
+    assert f"deeper than {MAX_DEPTH} levels" in problems[0].message
+
+
+@pytest.mark.parametrize("composer", PARSERS)
+def test_nesting_up_to_the_limit_is_fine(composer) -> None:
     depth = MAX_DEPTH - 2
-    doc, problems = load("a: " + "[" * depth + "]" * depth + "\n")
+    doc, problems = load_yaml("a: " + "[" * depth + "]" * depth + "\n", "spec.yaml", composer)
     assert problems == [] and doc is not None
 
 
