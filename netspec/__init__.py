@@ -17,7 +17,7 @@ from netspec.ir import Graph
 from netspec.pipeline import analyze, load
 
 if TYPE_CHECKING:
-    from netspec.report import Summary
+    from netspec.report.summary import Summary
 
 __version__ = "0.1.0"
 __all__ = ["Diagnostic", "Graph", "NetspecError", "Span", "analyze", "build", "load", "summary", "__version__"]
@@ -30,7 +30,7 @@ def summary(spec) -> Summary:
     for other forms.
     """
     from netspec.pipeline import analysis_of
-    from netspec.report import summarize
+    from netspec.report.summary import summarize
 
     graph = spec if isinstance(spec, Graph) else load(spec)
     return summarize(analysis_of(graph))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netspec.diagnostics import Diagnostic, NetspecError, error
-from netspec.facts import Analysis
+from netspec.infer.facts import Analysis
 from netspec.ir import Graph
 
 MAX_SPEC_BYTES = 1 << 20  # matches the loader's own cap; checked before reading the whole file
@@ -59,8 +59,8 @@ def read_spec_file(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
 
 def check_text(text: str, path: str = "<spec>") -> Checked:
     """Resolve and infer a spec given as text; never raises for user errors."""
-    from netspec.infer import infer
-    from netspec.resolve import resolve_text
+    from netspec.infer.rules import infer
+    from netspec.resolve.expand import resolve_text
 
     graph, diagnostics = resolve_text(text, path)
     if graph is None:
@@ -84,7 +84,7 @@ def _looks_like_text(source: str | Path) -> bool:
 def analyze(source: str | Path | Graph) -> Checked:
     """Run the static pipeline on a path, spec text, or an already resolved Graph."""
     if isinstance(source, Graph):
-        from netspec.infer import infer
+        from netspec.infer.rules import infer
 
         analysis = infer(source)
         return Checked(source.source_path or source.name, source, analysis, analysis.diagnostics)
@@ -117,7 +117,7 @@ def analysis_of(graph: Graph) -> Analysis:
     """The static analysis of a loaded graph (computed once, then cached in meta)."""
     analysis = graph.meta.get("analysis")
     if analysis is None:
-        from netspec.infer import infer
+        from netspec.infer.rules import infer
 
         analysis = infer(graph)
         if analysis.errors:

@@ -25,7 +25,7 @@ from jax._src.interpreters import partial_eval
 
 from netspec.builder import build, compile_forward, layer_module, layer_outputs, program_of
 from netspec.diagnostics import NetspecError
-from netspec.emit import emit_source
+from netspec.emit.program import emit_source
 from netspec.ir import AddAttrs, ConcatAttrs, ConvAttrs, Graph, InputAttrs, Node, Scope
 from netspec.pipeline import analysis_of, load
 

@@ -104,7 +104,7 @@ def test_schema_is_json_schema():
 
 STATIC_PROBE = """
 import sys
-from netspec.cli import main
+from netspec.cli.main import main
 codes = [main(["check", "specs/resnet152.yaml", "-q"]), main(["summary", "specs/googlenet.yaml"]),
          main(["schema"])]
 import netspec

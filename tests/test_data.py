@@ -556,7 +556,7 @@ def test_conform_only_reshapes_when_it_cannot_change_meaning():
 
 def test_data_standardize_and_augment_spec_import_no_jax():
     code = (
-        "import sys, netspec.data, netspec.standardize, netspec.augment\n"
+        "import sys, netspec.data, netspec.data.standardize, netspec.train.augment\n"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('jax', 'flax', 'optax')]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

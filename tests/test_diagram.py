@@ -1,5 +1,5 @@
 """Network diagrams: DOT with shape-labelled edges and block clusters, and SVG
-from the built-in layout (netspec.diagram, ``netspec graph``). Static: no JAX."""
+from the built-in layout (netspec.report.diagram, ``netspec graph``). Static: no JAX."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from trained_mnist import run_cli
 
-from netspec import diagram
 from netspec.diagnostics import NetspecError
-from netspec.diagram import cluster_tree, edges, to_dot, to_svg
 from netspec.pipeline import analysis_of, load
+from netspec.report import diagram
+from netspec.report.diagram import cluster_tree, edges, to_dot, to_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"

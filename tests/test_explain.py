@@ -1,5 +1,5 @@
 """Saliency and occlusion maps of a trained MNIST net: what they measure, and
-that they point at the digit (netspec.explain, ``netspec explain``)."""
+that they point at the digit (netspec.interpret.explain, ``netspec explain``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from PIL import Image
 from trained_mnist import mnist, run_cli, save_digit, trained_run
 
 from netspec.diagnostics import NetspecError
-from netspec.explain import Scorer, _starts, occlusion, overlay_png, saliency
-from netspec.trained import open_trained
+from netspec.interpret.explain import Scorer, _starts, occlusion, overlay_png, saliency
+from netspec.interpret.trained import open_trained
 
 
 @pytest.fixture(scope="module")

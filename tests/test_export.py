@@ -20,7 +20,7 @@ from flax import nnx
 from test_build import linear_tracing
 
 from netspec.builder import build
-from netspec.cli import main
+from netspec.cli.main import main
 from netspec.pipeline import load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Bottleneck features: a trained layer's activations for a dataset, written
 as npz that ``npz:`` data reads back, and a small head trained on them
-(netspec.features, ``netspec features``)."""
+(netspec.interpret.features, ``netspec features``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from trained_mnist import mnist, run_cli, trained_run
 from netspec.builder import layer_outputs
 from netspec.data import load_data
 from netspec.diagnostics import NetspecError
-from netspec.features import extract_features, write_features
+from netspec.interpret.features import extract_features, write_features
+from netspec.interpret.trained import open_trained
 from netspec.pipeline import load
-from netspec.trained import open_trained
 
 HEAD = """\
 name: head

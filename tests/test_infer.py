@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-import netspec.infer
+import netspec.infer.rules
 from netspec.diagnostics import Span
-from netspec.infer import RULES, ShapeError, concat_pads, infer, output_shape
+from netspec.infer.rules import RULES, ShapeError, concat_pads, infer, output_shape
 from netspec.ir import (
     OPS,
     Activation,
@@ -114,7 +114,7 @@ def test_every_op_has_a_rule():
 
 
 def test_doctests():
-    failures, tried = doctest.testmod(netspec.infer)
+    failures, tried = doctest.testmod(netspec.infer.rules)
     assert tried >= 1 and failures == 0
 
 
@@ -382,7 +382,7 @@ def test_no_warning_for_same_or_when_only_padding_is_unseen():
 
 
 def test_static_path_does_not_import_jax():
-    code = "import netspec.infer, netspec.report, sys; assert 'jax' not in sys.modules, 'jax loaded'"
+    code = "import netspec.infer.rules, netspec.report.summary, sys; assert 'jax' not in sys.modules, 'jax loaded'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -390,7 +390,7 @@ def test_static_path_does_not_import_jax():
 
 
 def from_yaml(text):
-    from netspec.resolve import resolve_text
+    from netspec.resolve.expand import resolve_text
 
     graph, problems = resolve_text(text, "net.yaml")
     assert graph is not None, problems

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netspec.diagnostics import render
-from netspec.source import MAX_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
+from netspec.spec.source import MAX_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
 
 
 def load(text: str):

@@ -170,7 +170,7 @@ def test_bench_reports_compile_and_step_times(spec, capsys):
 def test_building_the_parser_imports_no_jax():
     assert set(TRAINING_COMMANDS) <= set(cli.COMMANDS)
     code = ("import sys; from netspec import cli; "
-            "cli.build_parser(); import netspec.trainspec, netspec.train, netspec.train.options; "
+            "cli.build_parser(); import netspec.spec.train, netspec.train, netspec.cli.options; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'flax', 'optax')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

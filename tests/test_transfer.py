@@ -210,7 +210,7 @@ def test_init_from_with_a_mismatched_shape_fails_before_training(probe, tmp_path
 
 def test_the_summary_counts_frozen_layers_as_non_trainable(probe):
     from netspec.pipeline import analysis_of
-    from netspec.report import summarize
+    from netspec.report.summary import summarize
 
     spec, run = probe
     report = summarize(analysis_of(load(_finetune_spec(run))))

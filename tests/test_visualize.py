@@ -1,5 +1,5 @@
 """Filters and feature maps of a trained MNIST net as arrays and PNGs
-(netspec.visualize, ``netspec filters`` / ``netspec activations``)."""
+(netspec.interpret.visualize, ``netspec filters`` / ``netspec activations``)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,15 @@ from trained_mnist import mnist, run_cli, save_digit, trained_run
 from netspec import build
 from netspec.builder import layer_module
 from netspec.diagnostics import NetspecError
-from netspec.pipeline import load
-from netspec.trained import open_trained
-from netspec.visualize import (
+from netspec.interpret.trained import open_trained
+from netspec.interpret.visualize import (
     activations_grid,
     filters_grid,
     save_activations_png,
     save_filters_png,
     tile,
 )
+from netspec.pipeline import load
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import reference_counts as reference
 
-from netspec.facts import Analysis, LayerFacts
+from netspec.infer.facts import Analysis, LayerFacts
 from netspec.pipeline import Checked, check_file, check_text, load
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from netspec import __version__
+from netspec.data.standardize import Standardizer
 from netspec.diagnostics import NetspecError, error, render
 from netspec.ir import Graph
-from netspec.standardize import Standardizer
+from netspec.spec.train import TrainSpec
 from netspec.train import rundir
 from netspec.train.session import BEST, FIXED_ON_RESUME, LAST, Session, settings
 from netspec.train.transfer import initialize_from
-from netspec.trainspec import TrainSpec
 
 
 def _spec_text(graph: Graph, spec_text: str | None) -> str | None:

@@ -113,7 +113,7 @@ def frozen_layers(graph: Graph, freeze: FreezeSpec | None) -> list[str]:
 
 def module_paths(graph: Graph) -> dict[str, tuple[str, ...]]:
     """Layer name -> attribute path of its module in the built network (layers with weights or state)."""
-    from netspec.emit import emit_program
+    from netspec.emit.program import emit_program
     from netspec.pipeline import analysis_of
 
     return emit_program(graph, analysis_of(graph)).modules
