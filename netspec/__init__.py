@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from netspec.diagnostics import Diagnostic, NetspecError, Span
 from netspec.ir import Graph
 from netspec.pipeline import analyze, load
+from netspec.version import __version__
 
 if TYPE_CHECKING:
     from netspec.report.summary import Summary
 
-__version__ = "0.1.0"
 __all__ = ["Diagnostic", "Graph", "NetspecError", "Span", "analyze", "build", "load", "summary", "__version__"]
 
 

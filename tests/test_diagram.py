@@ -14,8 +14,9 @@ from trained_mnist import run_cli
 
 from netspec.diagnostics import NetspecError
 from netspec.pipeline import analysis_of, load
-from netspec.report import diagram
-from netspec.report.diagram import cluster_tree, edges, to_dot, to_svg
+from netspec.report import render
+from netspec.report.diagram import cluster_tree, edges, to_dot
+from netspec.report.render import to_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
@@ -126,7 +127,7 @@ def test_lenet_svg_is_a_tall_single_column():
 
 def test_without_graphviz_auto_uses_the_builtin_layout_and_graphviz_is_a_diagnostic(monkeypatch):
     graph, analysis = _loaded("examples/lenet_keras.yaml")
-    monkeypatch.setattr(diagram.shutil, "which", lambda name: None)
+    monkeypatch.setattr(render.shutil, "which", lambda name: None)
     assert to_svg(graph, analysis) == to_svg(graph, analysis, renderer="builtin")
     with pytest.raises(NetspecError, match="Graphviz' `dot` is not on the PATH"):
         to_svg(graph, analysis, renderer="graphviz")

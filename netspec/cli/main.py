@@ -16,7 +16,9 @@ import importlib
 import os
 import sys
 
+from netspec.cli.colour import use_color
 from netspec.diagnostics import NetspecError, render
+from netspec.version import __version__
 
 # Order shown in --help. Every name is a module in netspec.cli.commands.
 COMMANDS = (
@@ -28,13 +30,7 @@ COMMANDS = (
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
 
 
-def _use_color(stream) -> bool:
-    return stream.isatty() and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from netspec import __version__
-
     parser = argparse.ArgumentParser(prog="netspec", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"netspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -52,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except NetspecError as exc:
-        print(render(exc.diagnostics, color=_use_color(sys.stderr)), file=sys.stderr)
+        print(render(exc.diagnostics, color=use_color(sys.stderr)), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("netspec: interrupted", file=sys.stderr)

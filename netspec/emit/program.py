@@ -33,6 +33,7 @@ from netspec.emit.classes import (
 from netspec.emit.layers import HELPERS, INITIALIZERS
 from netspec.infer.facts import Analysis
 from netspec.ir import Graph
+from netspec.version import __version__
 
 LINE_WIDTH = 110  # the project's ruff line length
 TEXT_WIDTH = 100  # docstrings wrap a little shorter
@@ -393,7 +394,6 @@ class Writer:
         return docstring_text(text)
 
     def _header(self, body: str, initializers: list[str]) -> str:
-        from netspec import __version__
 
         graph, analysis = self.graph, self.analysis
         origin = f" from {graph.source_path}" if graph.source_path else ""

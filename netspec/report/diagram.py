@@ -5,9 +5,9 @@ tensor labelled with that tensor's shape (batch excluded), and the blocks the
 layers were expanded from (templates, repeats, residual and inception blocks,
 their branches) drawn as nested clusters, ``subgraph cluster_…`` in DOT.
 
-:func:`to_svg` runs Graphviz' ``dot`` when it is on the PATH and otherwise
-lays the graph out itself (:mod:`netspec.report.svg`), so ``netspec graph``
-works on a machine without Graphviz. Pure Python; nothing here imports JAX.
+This module is the diagram's model (clusters, edges, box text) and its DOT
+text; :mod:`netspec.report.render` turns it into SVG. Pure Python; nothing
+here imports JAX.
 
 >>> from netspec.pipeline import analysis_of, load
 >>> graph = load("name: tiny\\ninput: [4, 4, 1]\\nlayers: [flatten, {dense: {units: 2}}]\\n")
@@ -18,19 +18,15 @@ True
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
-from typing import Literal
 
-from netspec.diagnostics import NetspecError, error
+from netspec.diagnostics import NetspecError
 from netspec.infer.facts import Analysis
 from netspec.infer.shapes import format_extent
 from netspec.ir import Graph, Node, Scope
 from netspec.report.summary import type_label
 
 OUTPUT = "output"  # the pseudo-node the network's result flows into
-Renderer = Literal["auto", "graphviz", "builtin"]
 
 # Fill colour of a layer's box, by op family (light, so black text stays readable).
 OP_COLORS = {
@@ -173,7 +169,7 @@ def to_dot(graph: Graph, analysis: Analysis) -> str:
         f"digraph {_quote(graph.name)} {{",
         "  rankdir=TB;",
         '  graph [fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.35, '
-        f'label={_quote(_title(graph, analysis))}, labelloc=t];',
+        f'label={_quote(title(graph, analysis))}, labelloc=t];',
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, margin="0.12,0.04"];',
         '  edge [fontname="Helvetica", fontsize=9, color="#4b5563", arrowsize=0.7];',
     ]
@@ -210,40 +206,6 @@ def to_dot(graph: Graph, analysis: Analysis) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _title(graph: Graph, analysis: Analysis) -> str:
+def title(graph: Graph, analysis: Analysis) -> str:
+    """The diagram's caption: the network's name and parameter count."""
     return f"{graph.name}: {analysis.total_params:,} parameters"
-
-
-def graphviz_available() -> bool:
-    return shutil.which("dot") is not None
-
-
-def to_svg(graph: Graph, analysis: Analysis, *, renderer: Renderer = "auto") -> str:
-    """The diagram as SVG text.
-
-    ``renderer``: ``"graphviz"`` runs ``dot -Tsvg`` (a diagnostic when it is
-    not installed), ``"builtin"`` uses netspec's own layered layout,
-    ``"auto"`` (default) Graphviz when available, else the built-in one.
-    """
-    if renderer not in ("auto", "graphviz", "builtin"):
-        raise ValueError(f"renderer must be auto, graphviz or builtin, but got {renderer!r}")
-    if renderer == "graphviz" or (renderer == "auto" and graphviz_available()):
-        if not graphviz_available():
-            raise NetspecError([error("no-graphviz", "Graphviz' `dot` is not on the PATH",
-                                      hint="install Graphviz, or use the built-in renderer")])
-        return _run_dot(to_dot(graph, analysis))
-    from netspec.report.svg import render_svg
-
-    if analysis.errors:
-        raise NetspecError(analysis.diagnostics)
-    return render_svg(graph, analysis, _title(graph, analysis))
-
-
-def _run_dot(text: str) -> str:
-    try:
-        done = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise NetspecError([error("graphviz-failed", f"running Graphviz' dot failed: {exc}")]) from None
-    if done.returncode != 0:
-        raise NetspecError([error("graphviz-failed", f"Graphviz' dot failed: {done.stderr.strip()[:500]}")])
-    return done.stdout

@@ -251,7 +251,7 @@ def _frozen(graph) -> set[str]:
     freeze = getattr(graph.train, "freeze", None)
     if freeze is None:
         return set()
-    from netspec.train.transfer import frozen_layers
+    from netspec.resolve.select import frozen_layers
 
     return set(frozen_layers(graph, freeze))
 

@@ -182,7 +182,7 @@ class _Resolver:
         freeze = getattr(graph.train, "freeze", None)
         if freeze is None:
             return
-        from netspec.train.transfer import frozen_layers
+        from netspec.resolve.select import frozen_layers
 
         try:
             frozen_layers(graph, freeze)

@@ -22,9 +22,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from netspec.train.augment import AugmentSpec
-from netspec.train.transfer import FreezeSpec, InitFromSpec, init_from_list
-
 LossName = Literal["cross_entropy", "binary_cross_entropy", "mse"]
 
 LOSS_ALIASES = {
@@ -49,6 +46,90 @@ DEFAULT_ADAMW_WEIGHT_DECAY = 0.004
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class _Forbid(BaseModel):  # no validate_assignment: these are read-only
+    model_config = ConfigDict(extra="forbid")
+
+
+class FreezeSpec(_Forbid):
+    """Which layers keep their weights during training. A name, a pattern or a
+    list of them is shorthand for ``{layers: [...]}``."""
+
+    layers: list[str] = Field(default_factory=list, description="layer names or glob patterns (block1/*)")
+    up_to: str | None = Field(None, description="this layer and every layer before it in the spec")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"layers": [value]}
+        if isinstance(value, list):
+            return {"layers": value}
+        return value
+
+
+class InitFromSpec(_Forbid):
+    """Copy weights from a trained run into layers of the same name."""
+
+    checkpoint: str = Field(description="run folder (its best checkpoint) or one of its checkpoints/<name>")
+    spec: str | None = Field(None, description="spec of that run (default: the run's spec.yaml)")
+    layers: list[str] | None = Field(
+        None, description="layer names or glob patterns to copy (default: every layer with weights in both)")
+
+
+def init_from_list(value: Any) -> Any:
+    """``init_from:`` as a list: one mapping is shorthand for a list of one."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, dict) else value
+
+
+Fill = Literal["nearest", "constant", "reflect", "wrap"]
+
+
+class AugmentSpec(BaseModel):
+    """Random transforms per training example; all off by default.
+
+    >>> AugmentSpec(shift=0.1).shift
+    (0.1, 0.1)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    shift: tuple[float, float] = Field(
+        (0.0, 0.0), description="fraction of height and width (one number: both), drawn from ±shift"
+    )
+    rotation: float = Field(0.0, ge=0.0, le=180.0, description="degrees, drawn from ±rotation")
+    zoom: float = Field(0.0, ge=0.0, lt=1.0, description="scale drawn from [1 - zoom, 1 + zoom] per axis")
+    shear: float = Field(0.0, ge=0.0, lt=90.0, description="degrees, drawn from ±shear")
+    fill: Fill = "nearest"
+    fill_value: float = Field(0.0, description="value outside the image when fill is constant")
+
+    @field_validator("shift", mode="before")
+    @classmethod
+    def _both_axes(cls, value: object) -> object:
+        return (value, value) if isinstance(value, (int, float, str)) else value
+
+    @field_validator("shift")
+    @classmethod
+    def _fraction(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not all(0.0 <= part < 1.0 for part in value):
+            raise ValueError(
+                f"shift must be at least 0 and below 1 (a fraction of the image), but got {value}"
+            )
+        return value
+
+    @property
+    def geometric(self) -> bool:
+        """Whether any affine transform is asked for (flips aside)."""
+        return any((*self.shift, self.rotation, self.zoom, self.shear))
+
+    @property
+    def active(self) -> bool:
+        return self.flip_horizontal or self.flip_vertical or self.geometric
 
 
 class OptimizerSpec(_Strict):

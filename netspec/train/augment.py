@@ -3,7 +3,7 @@ random affine transform (shift, rotation, zoom, shear) per example.
 
 The parameters follow Keras' ``ImageDataGenerator`` (``width_shift_range``
 → ``shift``, ``rotation_range`` → ``rotation``, ...). :class:`AugmentSpec`
-is plain pydantic so the ``train:`` schema can use it on the static path;
+is pure data in :mod:`netspec.spec.train` (the ``train:`` schema);
 JAX is imported only inside the functions that build or run transforms.
 
 Coordinates are (row, column) with the origin at the image centre. An
@@ -16,59 +16,12 @@ composition Keras uses. A positive angle turns the content counter-clockwise
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from netspec.spec.train import AugmentSpec, Fill
 
 if TYPE_CHECKING:
     import jax
-
-Fill = Literal["nearest", "constant", "reflect", "wrap"]
-
-
-class AugmentSpec(BaseModel):
-    """Random transforms per training example; all off by default.
-
-    >>> AugmentSpec(shift=0.1).shift
-    (0.1, 0.1)
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    flip_horizontal: bool = False
-    flip_vertical: bool = False
-    shift: tuple[float, float] = Field(
-        (0.0, 0.0), description="fraction of height and width (one number: both), drawn from ±shift"
-    )
-    rotation: float = Field(0.0, ge=0.0, le=180.0, description="degrees, drawn from ±rotation")
-    zoom: float = Field(0.0, ge=0.0, lt=1.0, description="scale drawn from [1 - zoom, 1 + zoom] per axis")
-    shear: float = Field(0.0, ge=0.0, lt=90.0, description="degrees, drawn from ±shear")
-    fill: Fill = "nearest"
-    fill_value: float = Field(0.0, description="value outside the image when fill is constant")
-
-    @field_validator("shift", mode="before")
-    @classmethod
-    def _both_axes(cls, value: object) -> object:
-        return (value, value) if isinstance(value, (int, float, str)) else value
-
-    @field_validator("shift")
-    @classmethod
-    def _fraction(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if not all(0.0 <= part < 1.0 for part in value):
-            raise ValueError(
-                f"shift must be at least 0 and below 1 (a fraction of the image), but got {value}"
-            )
-        return value
-
-    @property
-    def geometric(self) -> bool:
-        """Whether any affine transform is asked for (flips aside)."""
-        return any((*self.shift, self.rotation, self.zoom, self.shear))
-
-    @property
-    def active(self) -> bool:
-        return self.flip_horizontal or self.flip_vertical or self.geometric
-
 
 def affine(
     image: jax.Array,

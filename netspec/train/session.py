@@ -102,7 +102,7 @@ class Session:
 
     def __init__(self, graph: Graph, train: TrainSpec, *, task: str | None, standardizer: Standardizer,
                  train_examples: int, directory: Path | None, display=None):
-        from netspec import build
+        from netspec.builder import build
         from netspec.pipeline import analysis_of
 
         self.graph = graph

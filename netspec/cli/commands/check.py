@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from netspec.cli.colour import use_color
 from netspec.diagnostics import render
 
 HELP = "validate and shape-check spec files (exit 0 when all are clean, 1 when any has errors)"
@@ -20,7 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from netspec.cli.main import _use_color
     from netspec.pipeline import check_file
 
     results = [check_file(path) for path in args.specs]
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([_result_dict(r) for r in results], indent=2))
         return 1 if failed else 0
-    color = _use_color(sys.stderr)
+    color = use_color(sys.stderr)
     for result in results:
         if result.diagnostics:
             print(render(result.diagnostics, color=color), file=sys.stderr)

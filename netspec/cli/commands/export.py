@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from netspec.cli.colour import use_color
 from netspec.diagnostics import NetspecError, error, render
 
 HELP = "write the Flax NNX source of a spec as a standalone Python file"
@@ -27,7 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from netspec.cli.main import _use_color
     from netspec.emit.program import emit_source
     from netspec.pipeline import analysis_of, load
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     source = emit_source(graph, analysis_of(graph))
     warnings = graph.meta.get("warnings", [])
     if warnings:
-        print(render(warnings, color=_use_color(sys.stderr)), file=sys.stderr)
+        print(render(warnings, color=use_color(sys.stderr)), file=sys.stderr)
     if args.output == "-":
         sys.stdout.write(source)
         return 0

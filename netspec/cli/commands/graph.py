@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from netspec.pipeline import analysis_of, load
-    from netspec.report.diagram import to_dot, to_svg
+    from netspec.report.diagram import to_dot
+    from netspec.report.render import to_svg
 
     target = Path(args.output) if args.output else None
     if target is not None and target.suffix.lower() not in FORMATS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from netspec.cli.colour import use_color
 from netspec.diagnostics import NetspecError, render
 
 HELP = "per-layer output shapes, parameters, MACs and receptive fields, with totals"
@@ -16,7 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from netspec.cli.main import _use_color
     from netspec.pipeline import check_file
     from netspec.report.summary import summarize
 
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         raise NetspecError(result.diagnostics)
     warnings = [d for d in result.diagnostics if not d.is_error]
     if warnings and args.format != "json":  # JSON carries them inside
-        print(render(warnings, color=_use_color(sys.stderr)), file=sys.stderr)
+        print(render(warnings, color=use_color(sys.stderr)), file=sys.stderr)
     report = summarize(result.analysis)
     text = {"table": report.table, "markdown": report.markdown, "json": report.json}[args.format]()
     print(text)
