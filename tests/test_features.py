@@ -7,7 +7,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from trained_mnist import mnist, run_cli, trained_run
+from trained_mnist import mnist, run_cli
 
 from netspec.builder import layer_outputs
 from netspec.data import load_data
@@ -28,11 +28,6 @@ train:
   batch_size: 64
   epochs: 2
 """
-
-
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    return trained_run(str(tmp_path_factory.getbasetemp() / "mnist-probe"))
 
 
 @pytest.fixture(scope="module")

@@ -414,17 +414,6 @@ def test_default_name_comes_from_the_file() -> None:
     assert resolve("input: [4]\nlayers: [relu]\n", "specs/my-net.v2.yaml").name == "my_net_v2"
 
 
-def test_static_path_imports_no_jax() -> None:
-    import subprocess
-    import sys
-
-    code = ("import sys; from netspec.resolve.expand import resolve_text; "
-            "resolve_text('input: [4]\\nlayers: [relu]\\n', 'x.yaml'); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'flax', 'optax')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
-
-
 # --- errors -------------------------------------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import optax
 import pytest
 from flax import nnx
-from trained_mnist import trained_run
 
 from netspec import build
 from netspec.builder import layer_module
@@ -53,11 +52,6 @@ layers:
   - dense: {units: 5, name: new_logits}
   - softmax
 """
-
-
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    return trained_run(str(tmp_path_factory.getbasetemp() / "mnist-probe"))
 
 
 def test_freeze_shorthands_and_selection():

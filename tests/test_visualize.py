@@ -8,12 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
-from trained_mnist import mnist, run_cli, save_digit, trained_run
+from trained_mnist import mnist, run_cli, save_digit
 
 from netspec import build
 from netspec.builder import layer_module
 from netspec.diagnostics import NetspecError
-from netspec.interpret.trained import open_trained
 from netspec.interpret.visualize import (
     activations_grid,
     filters_grid,
@@ -22,17 +21,6 @@ from netspec.interpret.visualize import (
     tile,
 )
 from netspec.pipeline import load
-
-
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    return trained_run(str(tmp_path_factory.getbasetemp() / "mnist-probe"))
-
-
-@pytest.fixture(scope="module")
-def trained(probe):
-    spec, run = probe
-    return open_trained(str(spec), str(run))
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:

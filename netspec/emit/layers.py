@@ -1,6 +1,6 @@
 """Emit rules: how each primitive IR op reads in the generated Flax NNX source.
 
-One rule per op in :data:`netspec.ir.OPS` (a test fails when an op lacks
+One rule per op in :data:`netspec.ops.OPS` (a test fails when an op lacks
 one). A rule turns a node and the static shapes of its inputs into a
 :class:`LayerCode`: the constructor expression built in ``__init__`` (for
 ops with weights or state) and the expression computing its value in

@@ -1,6 +1,6 @@
 """Static inference: shape, parameters, MACs and receptive field of every node.
 
-One rule table (:data:`RULES`) keyed by op; every op in ``netspec.ir.OPS``
+One rule table (:data:`RULES`) keyed by op; every op in ``netspec.ops.OPS``
 has a rule and a test keeps it so. Pure Python: nothing here imports JAX.
 
 Conventions (see DESIGN.md §2 "Counting conventions"):
@@ -40,6 +40,7 @@ from netspec.ir import (
     PoolAttrs,
     SeparableConvAttrs,
 )
+from netspec.ops import OPS
 
 Shape = tuple[int, ...]
 Field = tuple[tuple[int, ...], tuple[int, ...]]  # (receptive field, jump) per spatial axis
@@ -314,15 +315,14 @@ class Rule:
     params: Callable[..., tuple[int, int]] = _no_params
     macs: Callable[..., int] = _no_macs
     field: Callable[..., Field] = _merge_field
-    windowed: bool = False  # has kernel/strides/padding: reports pads and unseen-cell warnings
 
 
 RULES: dict[str, Rule] = {
     "input": Rule(_input_shape, field=_input_field),
-    "conv": Rule(_conv_shape, _conv_params, _conv_macs, _window_field, windowed=True),
-    "depthwise_conv": Rule(_depthwise_shape, _depthwise_params, _depthwise_macs, _window_field, windowed=True),
-    "separable_conv": Rule(_separable_shape, _separable_params, _separable_macs, _window_field, windowed=True),
-    "pool": Rule(_pool_shape, field=_window_field, windowed=True),
+    "conv": Rule(_conv_shape, _conv_params, _conv_macs, _window_field),
+    "depthwise_conv": Rule(_depthwise_shape, _depthwise_params, _depthwise_macs, _window_field),
+    "separable_conv": Rule(_separable_shape, _separable_params, _separable_macs, _window_field),
+    "pool": Rule(_pool_shape, field=_window_field),
     "global_pool": Rule(_global_pool_shape, field=_whole_field),
     "dense": Rule(_dense_shape, _dense_params, _dense_macs),
     "flatten": Rule(_flatten_shape, field=_whole_field),
@@ -443,10 +443,10 @@ def infer(graph: Graph) -> Analysis:
         trainable, frozen = rule.params(node.attrs, shapes_in, out)
         field = rule.field(node.attrs, shapes_in, [fields[name] for name in node.inputs])
         pads = None
-        if rule.windowed:
+        if OPS[node.op].windowed:
             pads = shapes.window_pads(node.attrs, shapes_in[0])
             diagnostics.extend(d for d in _unseen_warnings(node, shapes_in[0]) if d.code not in node.allow)
-        elif node.op == "zero_pad":
+        elif OPS[node.op].pads_input:
             pads = tuple(node.attrs.padding)
         fields[node.name] = field
         layers[node.name] = LayerFacts(

@@ -24,18 +24,11 @@ from netspec.diagnostics import NetspecError
 from netspec.infer.facts import Analysis
 from netspec.infer.shapes import format_extent
 from netspec.ir import Graph, Node, Scope
+from netspec.ops import OPS
 from netspec.report.summary import type_label
 
 OUTPUT = "output"  # the pseudo-node the network's result flows into
 
-# Fill colour of a layer's box, by op family (light, so black text stays readable).
-OP_COLORS = {
-    "input": "#ffffff", "conv": "#dbeafe", "depthwise_conv": "#dbeafe", "separable_conv": "#dbeafe",
-    "pool": "#fef3c7", "global_pool": "#fef3c7", "dense": "#ede9fe", "batchnorm": "#d1fae5",
-    "layernorm": "#d1fae5", "lrn": "#d1fae5", "dropout": "#f3f4f6", "activation": "#f3f4f6",
-    "flatten": "#f3f4f6", "zero_pad": "#f3f4f6", "add": "#fee2e2", "multiply": "#fee2e2",
-    "concat": "#fee2e2",
-}
 # Border and fill of a cluster, by block kind; the parts of a block are dashed.
 CLUSTER_STYLES = {
     "template": ("#2563eb", "#f5f9ff"), "repeat": ("#6b7280", "#fafafa"),
@@ -180,7 +173,7 @@ def to_dot(graph: Graph, analysis: Analysis) -> str:
         facts = analysis.layers[name]
         tooltip = f"{name}: {facts.output_shape}, {facts.params:,} params"
         lines.append(f"{indent}{_quote(name)} [label={_quote(chr(10).join(node_lines(node)))}, "
-                     f"fillcolor={_quote(OP_COLORS.get(node.op, '#ffffff'))}, tooltip={_quote(tooltip)}];")
+                     f"fillcolor={_quote(OPS[node.op].color)}, tooltip={_quote(tooltip)}];")
 
     def emit_cluster(cluster: Cluster, indent: str) -> None:
         border, fill = cluster.colors

@@ -24,7 +24,8 @@ from html import escape
 
 from netspec.infer.facts import Analysis
 from netspec.ir import Graph
-from netspec.report.diagram import OP_COLORS, OUTPUT, Cluster, cluster_tree, edges, node_lines
+from netspec.ops import OPS
+from netspec.report.diagram import OUTPUT, Cluster, cluster_tree, edges, node_lines
 
 FONT_SIZE = 11
 CHAR_WIDTH = 6.6  # px per character at FONT_SIZE (Helvetica averages ~0.55 em)
@@ -79,7 +80,7 @@ def _items(graph: Graph, analysis: Analysis) -> dict[str, Item]:
         facts = analysis.layers[node.name]
         width = max(80.0, max(text_width(line) for line in lines) + 2 * BOX_PADDING[0])
         items[node.name] = Item(node.name, rank, width, len(lines) * LINE_HEIGHT + 2 * BOX_PADDING[1], lines,
-                                OP_COLORS.get(node.op, "#ffffff"),
+                                OPS[node.op].color,
                                 f"{node.name}: {facts.output_shape}, {facts.params:,} params")
     last = items[graph.output].rank + 1
     items[OUTPUT] = Item(OUTPUT, last, 70.0, LINE_HEIGHT + 2 * BOX_PADDING[1], (OUTPUT,), "#ffffff", OUTPUT)

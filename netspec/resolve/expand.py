@@ -51,13 +51,13 @@ from netspec.ir import (
     Node,
     Scope,
 )
-from netspec.resolve.lower import LAYOUTS, WINDOWED, Values, auto_base, primitive
+from netspec.ops import OPS, has
+from netspec.resolve.lower import LAYOUTS, Values, auto_base, primitive
 from netspec.spec.network import Item, Spec, TemplateCall, validate
 from netspec.spec.source import Path, SourceDoc, load_yaml
 from netspec.spec.values import NAME_PATTERN, Interp
 
 MAX_NODES = 20_000
-_STRIDED = ("conv", "depthwise_conv", "separable_conv", "pool")
 
 
 def resolve_text(text: str, path: str) -> tuple[Graph | None, list[Diagnostic]]:
@@ -229,7 +229,7 @@ class _Resolver:
         return self.layer(kind, args, path, context, inputs, span)
 
     def layer(self, kind: str, args, path: Path, context: _Context, inputs: list[str], span) -> str:
-        merge = kind in ("add", "multiply", "concat")
+        merge = has(kind, "merge")
         if merge and len(inputs) < 2:
             self.error("arity", f"{kind} needs at least two inputs, but got {len(inputs)}", span, context,
                        hint=f"name them: {kind}: {{from: [a, b]}}")
@@ -238,7 +238,7 @@ class _Resolver:
                        self.doc.span(path + (kind, "from")), context)
             inputs = inputs[:1]
         spatial = self.rank(inputs[0]) - 1
-        if kind in WINDOWED and not 1 <= spatial <= 3:
+        if has(kind, "spatial") and not 1 <= spatial <= 3:
             shape = self.shapes.get(inputs[0])
             what = f"has shape {list(shape)}" if shape else "is flat"
             self.error("no-spatial-axes", f"{kind} needs an input with 1 to 3 spatial axes ([T, C], [H, W, C] "
@@ -373,7 +373,7 @@ class _Resolver:
         name = output
         while name != source and name in by_name:
             node = by_name[name]
-            if node.op in _STRIDED and len(node.attrs.strides) == spatial:
+            if OPS[node.op].strided and len(node.attrs.strides) == spatial:
                 stride = [total * step for total, step in zip(stride, node.attrs.strides)]
             if not node.inputs:
                 break

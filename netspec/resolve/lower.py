@@ -39,12 +39,11 @@ from netspec.ir import (
     ZeroPadAttrs,
 )
 from netspec.spec import expr
-from netspec.spec.layers import ALIAS_GROUPS, LayerArgs
+from netspec.spec.layers import ACTIVATION_LAYERS, ALIAS_GROUPS, LayerArgs
 from netspec.spec.source import Path, SourceDoc
 from netspec.spec.values import DEFAULT_ALPHA, Expr, InitSpec
 
 LAYOUTS = {1: "[T, C]", 2: "[H, W, C]", 3: "[D, H, W, C]"}
-WINDOWED = ("conv", "depthwise_conv", "separable_conv", "pool", "zero_pad")
 
 
 class Values:
@@ -175,61 +174,108 @@ def _window(args: LayerArgs, spatial: int, values: Values, path: Path, *, causal
     return window
 
 
+Lowering = Callable[[LayerArgs, int, Values, Path, "InitSpec | None"], tuple[str, Attrs]]
+
+
+def _conv(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    return "conv", ConvAttrs(
+        filters=values.integer(args.K, path + ("K",)), **_window(args, spatial, values, path),
+        **_given(groups=None if args.groups is None else values.integer(args.groups, path + ("groups",)),
+                 use_bias=args.bias, activation=values.activation(args.activation)),
+        **_init(args, network_init))
+
+
+def _depthwise_or_separable(args: LayerArgs, spatial: int, values: Values, path: Path,
+                            network_init: InitSpec | None):
+    kind = args.KIND
+    extra = {"filters": values.integer(args.K, path + ("K",))} if kind == "separable_conv" else {}
+    multiplier = args.depth_multiplier
+    attrs_class = SeparableConvAttrs if kind == "separable_conv" else DepthwiseConvAttrs
+    return kind, attrs_class(
+        **extra, **_window(args, spatial, values, path),
+        **_given(depth_multiplier=None if multiplier is None else values.integer(
+            multiplier, path + ("depth_multiplier",)), use_bias=args.bias,
+            activation=values.activation(args.activation)),
+        **_init(args, network_init))
+
+
+def _pool(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    window = _window(args, spatial, values, path, causal=False)
+    return "pool", PoolAttrs(mode=args.mode or "max", window=window["kernel"], strides=window["strides"],
+                             padding=window["padding"])
+
+
+def _zero_pad(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    return "zero_pad", ZeroPadAttrs(values.pairs(args.P, spatial, path + ("P",)))
+
+
+def _dense(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    return "dense", DenseAttrs(units=values.integer(args.units, path + ("units",)),
+                               **_given(use_bias=args.bias, activation=values.activation(args.activation)),
+                               **_init(args, network_init))
+
+
+def _lrn(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    size = None if args.size is None else values.integer(args.size, path + ("size",))
+    return "lrn", LRNAttrs(**_given(size=size, alpha=args.alpha, beta=args.beta, bias=args.bias))
+
+
+def _activation(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    return "activation", ActivationAttrs(args.function)
+
+
+def _named_activation(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    """An activation named as a layer: ``relu``, ``leaky_relu: 0.1``, ..."""
+    alpha = getattr(args, "alpha", None)
+    if args.KIND in DEFAULT_ALPHA and alpha is None:
+        alpha = DEFAULT_ALPHA[args.KIND]
+    return "activation", ActivationAttrs(Activation(args.KIND, alpha))  # type: ignore[arg-type]
+
+
+def _simple(op: str, make: Callable[[Any], Attrs]) -> Lowering:
+    """The lowering of a layer whose attrs need no per-axis values."""
+    return lambda args, spatial, values, path, network_init: (op, make(args))
+
+
+# spec layer kind -> its lowering to (IR op, attrs). No default: every kind in
+# netspec.spec.layers.LAYER_ARGS has a row (tests/test_ops.py checks it).
+LOWERING: dict[str, Lowering] = {
+    "conv": _conv,
+    "depthwise_conv": _depthwise_or_separable,
+    "separable_conv": _depthwise_or_separable,
+    "pool": _pool,
+    "zero_pad": _zero_pad,
+    "dense": _dense,
+    "global_pool": _simple("global_pool", lambda args: GlobalPoolAttrs(**_given(mode=args.mode))),
+    "flatten": _simple("flatten", lambda args: FlattenAttrs()),
+    "dropout": _simple("dropout", lambda args: DropoutAttrs(args.rate)),
+    "batchnorm": _simple("batchnorm", lambda args: BatchNormAttrs(**_given(
+        momentum=args.momentum, epsilon=args.epsilon, center=args.center, scale=args.scale))),
+    "layernorm": _simple("layernorm", lambda args: LayerNormAttrs(**_given(
+        epsilon=args.epsilon, center=args.center, scale=args.scale))),
+    "lrn": _lrn,
+    "add": _simple("add", lambda args: AddAttrs()),
+    "multiply": _simple("multiply", lambda args: MultiplyAttrs()),
+    "concat": _simple("concat", lambda args: ConcatAttrs(**_given(pad=args.pad))),
+    "activation": _activation,
+    **{name: _named_activation for name in ACTIVATION_LAYERS},
+}
+
+
 def primitive(kind: str, args: LayerArgs, spatial: int, values: Values, path: Path,
               network_init: InitSpec | None = None) -> tuple[str, Attrs]:
     """(op, attrs) of a primitive layer; ``spatial`` is its input's number of
-    spatial axes; ``path`` is the data path of its arguments (``(..., "conv")``)."""
-    if kind == "conv":
-        return "conv", ConvAttrs(
-            filters=values.integer(args.K, path + ("K",)), **_window(args, spatial, values, path),
-            **_given(groups=None if args.groups is None else values.integer(args.groups, path + ("groups",)),
-                     use_bias=args.bias, activation=values.activation(args.activation)),
-            **_init(args, network_init))
-    if kind in ("depthwise_conv", "separable_conv"):
-        extra = {"filters": values.integer(args.K, path + ("K",))} if kind == "separable_conv" else {}
-        multiplier = args.depth_multiplier
-        attrs_class = SeparableConvAttrs if kind == "separable_conv" else DepthwiseConvAttrs
-        return kind, attrs_class(
-            **extra, **_window(args, spatial, values, path),
-            **_given(depth_multiplier=None if multiplier is None else values.integer(
-                multiplier, path + ("depth_multiplier",)), use_bias=args.bias,
-                activation=values.activation(args.activation)),
-            **_init(args, network_init))
-    if kind == "pool":
-        window = _window(args, spatial, values, path, causal=False)
-        return "pool", PoolAttrs(mode=args.mode or "max", window=window["kernel"], strides=window["strides"],
-                                 padding=window["padding"])
-    if kind == "zero_pad":
-        return "zero_pad", ZeroPadAttrs(values.pairs(args.P, spatial, path + ("P",)))
-    if kind == "dense":
-        return "dense", DenseAttrs(units=values.integer(args.units, path + ("units",)),
-                                   **_given(use_bias=args.bias, activation=values.activation(args.activation)),
-                                   **_init(args, network_init))
-    if kind == "global_pool":
-        return "global_pool", GlobalPoolAttrs(**_given(mode=args.mode))
-    if kind == "flatten":
-        return "flatten", FlattenAttrs()
-    if kind == "dropout":
-        return "dropout", DropoutAttrs(args.rate)
-    if kind == "batchnorm":
-        return "batchnorm", BatchNormAttrs(**_given(momentum=args.momentum, epsilon=args.epsilon,
-                                                    center=args.center, scale=args.scale))
-    if kind == "layernorm":
-        return "layernorm", LayerNormAttrs(**_given(epsilon=args.epsilon, center=args.center, scale=args.scale))
-    if kind == "lrn":
-        size = None if args.size is None else values.integer(args.size, path + ("size",))
-        return "lrn", LRNAttrs(**_given(size=size, alpha=args.alpha, beta=args.beta, bias=args.bias))
-    if kind in ("add", "multiply"):
-        return kind, AddAttrs() if kind == "add" else MultiplyAttrs()
-    if kind == "concat":
-        return "concat", ConcatAttrs(**_given(pad=args.pad))
-    if kind == "activation":
-        return "activation", ActivationAttrs(args.function)
-    # an activation named as a layer: relu, leaky_relu: 0.1, ...
-    alpha = getattr(args, "alpha", None)
-    if kind in DEFAULT_ALPHA and alpha is None:
-        alpha = DEFAULT_ALPHA[kind]
-    return "activation", ActivationAttrs(Activation(kind, alpha))  # type: ignore[arg-type]
+    spatial axes; ``path`` is the data path of its arguments (``(..., "conv")``).
+
+    A kind without a lowering is a bug in netspec (the schema accepted it), not a
+    user error: it raises ``LookupError``, which the CLI reports as an internal error.
+    """
+    try:
+        lowering = LOWERING[kind]
+    except KeyError:
+        raise LookupError(f"spec layer kind {kind!r} has no lowering to an IR op "
+                          "(add it to netspec.resolve.lower.LOWERING)") from None
+    return lowering(args, spatial, values, path, network_init)
 
 
 def auto_base(kind: str, args: Any, spatial: int) -> str:

@@ -311,6 +311,9 @@ def _subclass(base: type[LayerArgs], kind: str, doc: str | None = None) -> type[
     return type(title, (base,), {"KIND": kind, "__doc__": doc or base.__doc__, "__module__": __name__})
 
 
+# Activations an item may name as a layer of their own (`- relu`); `linear` would be a no-op.
+ACTIVATION_LAYERS = tuple(kind for kind in ACTIVATIONS if kind != "linear")
+
 # kind -> args model, for every primitive layer kind an item may name.
 LAYER_ARGS: dict[str, type[LayerArgs]] = {
     model.KIND: model for model in (
@@ -319,7 +322,7 @@ LAYER_ARGS: dict[str, type[LayerArgs]] = {
 }
 LAYER_ARGS.update({kind: _subclass(MergeArgs, kind) for kind in ("add", "multiply")})
 LAYER_ARGS.update({kind: _subclass(AlphaActivationArgs if kind in DEFAULT_ALPHA else PlainActivationArgs, kind)
-                   for kind in ACTIVATIONS if kind != "linear"})
+                   for kind in ACTIVATION_LAYERS})
 
 # Every alias group, for pointing at the key a user wrote when pydantic reports the canonical one.
 ALIAS_GROUPS: dict[str, set[str]] = {}
