@@ -2,7 +2,8 @@
 
 >>> import netspec
 >>> spec = netspec.load("specs/lenet.yaml")          # validated, resolved, shape-checked
->>> print(netspec.summary(spec))                     # static report, no JAX involved
+>>> netspec.summary(spec).to_dict()["total_params"]   # static report, no JAX involved; print() it for a table
+61706
 >>> model = netspec.build(spec, seed=0)              # a flax.nnx.Module (imports JAX here)
 
 Importing netspec imports no JAX; :func:`build` imports it on first use.

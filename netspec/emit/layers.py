@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from netspec.diagnostics import NetspecError, error
 from netspec.ir import (
@@ -203,7 +204,7 @@ def channels(shape: Shape) -> int:
 
 
 def emit_conv(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: ConvAttrs = node.attrs
+    attrs = cast(ConvAttrs, node.attrs)
     strides, stride_slots = strides_source(attrs.strides)
     text = (f"nnx.Conv({{in_features}}, {{features}}, kernel_size={attrs.kernel!r}, strides={strides}, "
             f"padding={padding_source(attrs.padding, attrs.kernel, attrs.dilation)}")
@@ -221,7 +222,7 @@ def emit_conv(node: Node, inputs: list[Shape]) -> LayerCode:
 
 def emit_depthwise_conv(node: Node, inputs: list[Shape]) -> LayerCode:
     """A grouped conv with ``feature_group_count = C_in``: kernel ``F + (1, C_in * multiplier)``."""
-    attrs: DepthwiseConvAttrs = node.attrs
+    attrs = cast(DepthwiseConvAttrs, node.attrs)
     strides, stride_slots = strides_source(attrs.strides)
     text = (f"nnx.Conv({{in_features}}, {{features}}, kernel_size={attrs.kernel!r}, strides={strides}, "
             f"padding={padding_source(attrs.padding, attrs.kernel, attrs.dilation)}")
@@ -238,7 +239,7 @@ def emit_depthwise_conv(node: Node, inputs: list[Shape]) -> LayerCode:
 
 
 def emit_separable_conv(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: SeparableConvAttrs = node.attrs
+    attrs = cast(SeparableConvAttrs, node.attrs)
     strides, stride_slots = strides_source(attrs.strides)
     initializer_name(attrs.kernel_init, node)
     initializer_name(attrs.bias_init, node)
@@ -254,7 +255,7 @@ def emit_separable_conv(node: Node, inputs: list[Shape]) -> LayerCode:
 
 def emit_dense(node: Node, inputs: list[Shape]) -> LayerCode:
     """``nnx.Linear`` on the last axis, like Keras Dense."""
-    attrs: DenseAttrs = node.attrs
+    attrs = cast(DenseAttrs, node.attrs)
     text = "nnx.Linear({in_features}, {features}"
     if not attrs.use_bias:
         text += ", use_bias=False"
@@ -268,7 +269,7 @@ def emit_pool(node: Node, inputs: list[Shape]) -> LayerCode:
     """Max pooling pads with -inf (padded cells never win); average pooling
     divides by the number of real cells under the window (Keras' convention,
     ``count_include_pad=False``; torchvision's default counts the padding)."""
-    attrs: PoolAttrs = node.attrs
+    attrs = cast(PoolAttrs, node.attrs)
     padding = padding_source(attrs.padding, attrs.window)
     arguments = f"{{0}}, {attrs.window!r}, strides={attrs.strides!r}, padding={padding}"
     if attrs.mode == "max":
@@ -277,7 +278,7 @@ def emit_pool(node: Node, inputs: list[Shape]) -> LayerCode:
 
 
 def emit_global_pool(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: GlobalPoolAttrs = node.attrs
+    attrs = cast(GlobalPoolAttrs, node.attrs)
     axes = tuple(range(1, len(inputs[0])))
     function = "jnp.mean" if attrs.mode == "avg" else "jnp.max"
     return LayerCode(f"{function}({{0}}, axis={axes!r})")
@@ -288,13 +289,13 @@ def emit_flatten(node: Node, inputs: list[Shape]) -> LayerCode:
 
 
 def emit_dropout(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: DropoutAttrs = node.attrs
+    attrs = cast(DropoutAttrs, node.attrs)
     return LayerCode("{layer}({0})", f"nnx.Dropout({attrs.rate!r}, rngs=rngs)")
 
 
 def emit_batchnorm(node: Node, inputs: list[Shape]) -> LayerCode:
     """Keras' momentum convention equals Flax's: ``running = m * running + (1 - m) * batch``."""
-    attrs: BatchNormAttrs = node.attrs
+    attrs = cast(BatchNormAttrs, node.attrs)
     text = f"nnx.BatchNorm({{features}}, momentum={attrs.momentum!r}, epsilon={attrs.epsilon!r}"
     if not attrs.center:
         text += ", use_bias=False"
@@ -304,7 +305,7 @@ def emit_batchnorm(node: Node, inputs: list[Shape]) -> LayerCode:
 
 
 def emit_layernorm(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: LayerNormAttrs = node.attrs
+    attrs = cast(LayerNormAttrs, node.attrs)
     text = f"nnx.LayerNorm({{features}}, epsilon={attrs.epsilon!r}"
     if not attrs.center:
         text += ", use_bias=False"
@@ -314,20 +315,20 @@ def emit_layernorm(node: Node, inputs: list[Shape]) -> LayerCode:
 
 
 def emit_lrn(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: LRNAttrs = node.attrs
+    attrs = cast(LRNAttrs, node.attrs)
     call = (f"local_response_norm({{0}}, size={attrs.size}, alpha={attrs.alpha!r}, beta={attrs.beta!r}, "
             f"bias={attrs.bias!r})")
     return LayerCode(call, helpers=frozenset({"local_response_norm"}))
 
 
 def emit_zero_pad(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: ZeroPadAttrs = node.attrs
+    attrs = cast(ZeroPadAttrs, node.attrs)
     pads = ((0, 0), *(tuple(pair) for pair in attrs.padding), (0, 0))
     return LayerCode(f"jnp.pad({{0}}, {pads!r})")
 
 
 def emit_activation(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: ActivationAttrs = node.attrs
+    attrs = cast(ActivationAttrs, node.attrs)
     return LayerCode(activation_call(attrs.activation, "{0}"))
 
 
@@ -340,7 +341,7 @@ def emit_multiply(node: Node, inputs: list[Shape]) -> LayerCode:
 
 
 def emit_concat(node: Node, inputs: list[Shape]) -> LayerCode:
-    attrs: ConcatAttrs = node.attrs
+    attrs = cast(ConcatAttrs, node.attrs)
     values = "[" + ", ".join(f"{{{i}}}" for i in range(len(inputs))) + "]"
     if attrs.pad == "zero" and len({shape[:-1] for shape in inputs}) > 1:
         return LayerCode(f"concat_zero_padded({values})", helpers=frozenset({"concat_zero_padded"}))

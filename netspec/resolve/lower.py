@@ -149,7 +149,7 @@ class Values:
         return None if value is None or value.name == "linear" else value
 
 
-def _init(args: LayerArgs, network: InitSpec | None) -> dict[str, str]:
+def _init(args: Any, network: InitSpec | None) -> dict[str, str]:
     own = getattr(args, "init", None)
     chosen = {}
     for part in ("kernel", "bias"):
@@ -164,7 +164,7 @@ def _given(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def _window(args: LayerArgs, spatial: int, values: Values, path: Path, *, causal: bool = True) -> dict:
+def _window(args: Any, spatial: int, values: Values, path: Path, *, causal: bool = True) -> dict:
     kernel = values.per_axis(args.F, 1, spatial, path + ("F",))
     strides = values.per_axis(args.S, kernel if args.KIND == "pool" else 1, spatial, path + ("S",))
     window = {"kernel": kernel, "strides": strides, "padding": values.padding(args.P, spatial, path + ("P",),
@@ -177,7 +177,7 @@ def _window(args: LayerArgs, spatial: int, values: Values, path: Path, *, causal
 Lowering = Callable[[LayerArgs, int, Values, Path, "InitSpec | None"], tuple[str, Attrs]]
 
 
-def _conv(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+def _conv(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     return "conv", ConvAttrs(
         filters=values.integer(args.K, path + ("K",)), **_window(args, spatial, values, path),
         **_given(groups=None if args.groups is None else values.integer(args.groups, path + ("groups",)),
@@ -185,7 +185,7 @@ def _conv(args: LayerArgs, spatial: int, values: Values, path: Path, network_ini
         **_init(args, network_init))
 
 
-def _depthwise_or_separable(args: LayerArgs, spatial: int, values: Values, path: Path,
+def _depthwise_or_separable(args: Any, spatial: int, values: Values, path: Path,
                             network_init: InitSpec | None):
     kind = args.KIND
     extra = {"filters": values.integer(args.K, path + ("K",))} if kind == "separable_conv" else {}
@@ -199,32 +199,32 @@ def _depthwise_or_separable(args: LayerArgs, spatial: int, values: Values, path:
         **_init(args, network_init))
 
 
-def _pool(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+def _pool(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     window = _window(args, spatial, values, path, causal=False)
     return "pool", PoolAttrs(mode=args.mode or "max", window=window["kernel"], strides=window["strides"],
                              padding=window["padding"])
 
 
-def _zero_pad(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+def _zero_pad(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     return "zero_pad", ZeroPadAttrs(values.pairs(args.P, spatial, path + ("P",)))
 
 
-def _dense(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+def _dense(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     return "dense", DenseAttrs(units=values.integer(args.units, path + ("units",)),
                                **_given(use_bias=args.bias, activation=values.activation(args.activation)),
                                **_init(args, network_init))
 
 
-def _lrn(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+def _lrn(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     size = None if args.size is None else values.integer(args.size, path + ("size",))
     return "lrn", LRNAttrs(**_given(size=size, alpha=args.alpha, beta=args.beta, bias=args.bias))
 
 
-def _activation(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+def _activation(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     return "activation", ActivationAttrs(args.function)
 
 
-def _named_activation(args: LayerArgs, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+def _named_activation(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     """An activation named as a layer: ``relu``, ``leaky_relu: 0.1``, ..."""
     alpha = getattr(args, "alpha", None)
     if args.KIND in DEFAULT_ALPHA and alpha is None:

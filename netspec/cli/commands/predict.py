@@ -35,6 +35,7 @@ def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[dict]:
 
     A single output (a sigmoid unit) is the probability of class 1.
 
+    >>> import numpy as np
     >>> top_k(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], 2)
     [{'class': 'b', 'index': 1, 'probability': 0.7}, {'class': 'c', 'index': 2, 'probability': 0.2}]
     """
