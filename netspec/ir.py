@@ -28,6 +28,7 @@ Padding = Union[Literal["valid", "same", "causal"], tuple[tuple[int, int], ...]]
 ActivationName = Literal[
     "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear"
 ]
+DEFAULT_ALPHA = {"leaky_relu": 0.3, "elu": 1.0}  # Keras' LeakyReLU and ELU slopes, when none is given
 InitName = str  # "glorot_uniform", "he_normal", "zeros", ... (see emit for the table)
 
 

@@ -383,7 +383,7 @@ def test_no_warning_for_same_or_when_only_padding_is_unseen():
 
 
 def from_yaml(text):
-    from netspec.resolve.expand import resolve_text
+    from netspec.pipeline import resolve_text
 
     graph, problems = resolve_text(text, "net.yaml")
     assert graph is not None, problems

@@ -31,7 +31,7 @@ from netspec.ir import (
     SeparableConvAttrs,
     ZeroPadAttrs,
 )
-from netspec.resolve.expand import resolve_text
+from netspec.pipeline import resolve_text
 
 GOLDEN = Path(__file__).parent / "golden" / "diagnostics"
 

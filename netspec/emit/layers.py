@@ -23,6 +23,7 @@ from typing import cast
 
 from netspec.diagnostics import NetspecError, error
 from netspec.ir import (
+    DEFAULT_ALPHA,
     Activation,
     ActivationAttrs,
     BatchNormAttrs,
@@ -65,8 +66,6 @@ INITIALIZERS: dict[str, str] = {
     return jax.random.uniform(key, shape, dtype, -0.05, 0.05)''',
 }
 
-# Keras' default slopes when the spec gives none.
-DEFAULT_ALPHA = {"leaky_relu": 0.3, "elu": 1.0}
 
 # Helper functions and classes written into the generated file when used.
 HELPERS: dict[str, str] = {

@@ -26,6 +26,7 @@ Conv-like layers need their input's rank; resolve tracks it and reports a
 conv after ``flatten`` itself (at the conv), since it cannot build the
 layer's per-axis attrs otherwise. All other shape problems are ``infer``'s.
 
+>>> from netspec.pipeline import resolve_text
 >>> graph, problems = resolve_text("input: [28, 28, 1]\\nlayers: [conv: {K: 6, F: 5}, flatten]\\n", "x.yaml")
 >>> [(node.name, node.op) for node in graph.nodes]
 [('input', 'input'), ('conv2d_1', 'conv'), ('flatten_1', 'flatten')]
@@ -36,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
-from netspec.diagnostics import Diagnostic, NetspecError, Span, did_you_mean
+from netspec.diagnostics import Diagnostic, NetspecError, Span, did_you_mean, position
 from netspec.infer.rules import ShapeError, output_shape
 from netspec.ir import (
     Activation,
@@ -53,31 +54,11 @@ from netspec.ir import (
 )
 from netspec.ops import OPS, has
 from netspec.resolve.lower import LAYOUTS, Values, auto_base, primitive
-from netspec.spec.network import Item, Spec, TemplateCall, validate
-from netspec.spec.source import Path, SourceDoc, load_yaml
+from netspec.spec.network import Item, Spec, TemplateCall
+from netspec.spec.source import Path, SourceDoc
 from netspec.spec.values import NAME_PATTERN, Interp
 
 MAX_NODES = 20_000
-
-
-def resolve_text(text: str, path: str) -> tuple[Graph | None, list[Diagnostic]]:
-    """YAML text -> (Graph, diagnostics); the graph is None iff there is an error.
-
-    Every stage reports all it finds: YAML problems, then every schema error,
-    then resolution errors (names, ``from:``, template expansion).
-    """
-    doc, diagnostics = load_yaml(text, path)
-    if doc is None:
-        return None, diagnostics
-    spec, found = validate(doc)
-    diagnostics += found
-    if spec is None:
-        return None, diagnostics
-    graph, found = resolve_spec(spec, doc)
-    diagnostics += found
-    if any(diagnostic.is_error for diagnostic in diagnostics):
-        return None, diagnostics
-    return graph, diagnostics
 
 
 def resolve_spec(spec: Spec, doc: SourceDoc) -> tuple[Graph | None, list[Diagnostic]]:
@@ -172,7 +153,7 @@ class _Resolver:
                       source_path=self.doc.path, description=spec.description, reference=spec.reference,
                       train=spec.train)
         self.check_freeze(graph)
-        self.diagnostics.sort(key=_position)
+        self.diagnostics.sort(key=position)
         if any(diagnostic.is_error for diagnostic in self.diagnostics):
             return None, self.diagnostics
         return graph, self.diagnostics
@@ -511,11 +492,6 @@ class _Resolver:
         prefixes = [""] + ["/".join(scope.name for scope in context.scope[:depth]) + "/"
                            for depth in range(1, len(context.scope) + 1)]
         return [name[len(prefix):] for name in self.outputs for prefix in prefixes if name.startswith(prefix)]
-
-
-def _position(diagnostic: Diagnostic) -> tuple[int, int]:
-    span = diagnostic.span
-    return (span.line, span.col) if span is not None else (0, 0)
 
 
 def _inits(own, network) -> dict[str, str]:

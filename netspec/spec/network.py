@@ -39,7 +39,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from netspec.diagnostics import Diagnostic, Span, error
+from netspec.diagnostics import Diagnostic, Span, error, position
 from netspec.spec.errors import convert_errors
 from netspec.spec.layers import CONV_ALIASES, LAYER_ARGS, LayerArgs
 from netspec.spec.prepass import IDENTIFIER, check_template_names, substitute_expressions, template_params
@@ -364,13 +364,8 @@ def validate(doc: SourceDoc) -> tuple[Spec | None, list[Diagnostic]]:
         spec = Spec.model_validate(data, context=context)
     except ValidationError as problem:
         diagnostics += convert_errors(problem.errors(include_url=False), doc, data, _schema)
-        return None, sorted(diagnostics, key=_position)
-    return (None if diagnostics else spec), sorted(diagnostics, key=_position)
-
-
-def _position(diagnostic: Diagnostic) -> tuple[int, int]:
-    span = diagnostic.span
-    return (span.line, span.col) if span is not None else (0, 0)
+        return None, sorted(diagnostics, key=position)
+    return (None if diagnostics else spec), sorted(diagnostics, key=position)
 
 
 @lru_cache(maxsize=1)

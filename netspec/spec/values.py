@@ -23,7 +23,7 @@ from pydantic import PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from netspec.diagnostics import WARNING_CODES, Span, did_you_mean
-from netspec.ir import Activation
+from netspec.ir import DEFAULT_ALPHA, Activation
 from netspec.spec.expr import Tree
 
 MAX_SIZE = 1_000_000  # K, units, F, S, D ...: beyond this a spec is a mistake, not a network
@@ -31,7 +31,6 @@ MAX_TIMES = 1000  # repeat
 MAX_AXES = 3
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear")
-DEFAULT_ALPHA = {"leaky_relu": 0.3, "elu": 1.0}  # Keras' LeakyReLU and ELU layers
 INITIALIZERS = (
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
     "zeros", "ones", "normal", "uniform", "truncated_normal", "orthogonal",
@@ -164,7 +163,6 @@ def integer_type(minimum: int | None, maximum: int | None, meaning: str) -> Any:
 POSITIVE = f"a positive integer (at most {MAX_SIZE:,})"
 Size = integer_type(1, MAX_SIZE, POSITIVE)
 Times = integer_type(1, MAX_TIMES, f"a positive integer (at most {MAX_TIMES})")
-Amount = integer_type(0, MAX_SIZE, "a non-negative integer")
 ParamValue = integer_type(-(10**15), 10**15, "an integer")
 
 _size = _integer(1, MAX_SIZE, POSITIVE)
