@@ -41,8 +41,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each static stage (median shown)")
     args = parser.parse_args()
 
-    from netspec.emit import emit_program
-    from netspec.infer import infer
+    from netspec.emit.program import emit_program
+    from netspec.infer.rules import infer
     from netspec.pipeline import load
 
     text = Path(args.spec).read_text()

@@ -123,7 +123,7 @@ def hand_jax_jit(model, tx):
 
 def netspec_step(spec: str, overrides: dict):
     import netspec
-    from netspec.standardize import Standardizer
+    from netspec.data.standardize import Standardizer
     from netspec.train.session import Session, settings
 
     graph = netspec.load(str(ROOT / spec))

@@ -2,7 +2,8 @@
 
 >>> import netspec
 >>> spec = netspec.load("specs/lenet.yaml")          # validated, resolved, shape-checked
->>> print(netspec.summary(spec))                     # static report, no JAX involved
+>>> netspec.summary(spec).to_dict()["total_params"]   # static report, no JAX involved; print() it for a table
+61706
 >>> model = netspec.build(spec, seed=0)              # a flax.nnx.Module (imports JAX here)
 
 Importing netspec imports no JAX; :func:`build` imports it on first use.
@@ -15,11 +16,11 @@ from typing import TYPE_CHECKING
 from netspec.diagnostics import Diagnostic, NetspecError, Span
 from netspec.ir import Graph
 from netspec.pipeline import analyze, load
+from netspec.version import __version__
 
 if TYPE_CHECKING:
-    from netspec.report import Summary
+    from netspec.report.summary import Summary
 
-__version__ = "0.1.0"
 __all__ = ["Diagnostic", "Graph", "NetspecError", "Span", "analyze", "build", "load", "summary", "__version__"]
 
 
@@ -30,7 +31,7 @@ def summary(spec) -> Summary:
     for other forms.
     """
     from netspec.pipeline import analysis_of
-    from netspec.report import summarize
+    from netspec.report.summary import summarize
 
     graph = spec if isinstance(spec, Graph) else load(spec)
     return summarize(analysis_of(graph))

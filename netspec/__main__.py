@@ -1,5 +1,5 @@
 import sys
 
-from netspec.cli import main
+from netspec.cli.main import main
 
 sys.exit(main())

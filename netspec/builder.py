@@ -1,6 +1,6 @@
 """``netspec.build``: compile the emitted source into a live Flax NNX module.
 
-The source is exactly what ``netspec export`` writes (:mod:`netspec.emit`);
+The source is exactly what ``netspec export`` writes (:mod:`netspec.emit.program`);
 it is compiled under the file name ``<netspec:NAME>`` and registered with
 :mod:`linecache`, so tracebacks show the generated lines. This is the one
 module of the build path that imports JAX, and it does so at import time:
@@ -21,7 +21,7 @@ import jax
 from flax import nnx
 
 from netspec.diagnostics import NetspecError, did_you_mean, error
-from netspec.emit import Program, emit_program
+from netspec.emit.program import Program, emit_program
 from netspec.ir import Graph
 
 

@@ -8,7 +8,6 @@ another (:meth:`Diagnostic.to_dict`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -127,8 +126,10 @@ def render(diagnostics: Iterable[Diagnostic], *, color: bool = False) -> str:
     return "\n".join(render_one(d, color=color) for d in diagnostics)
 
 
-def render_json(diagnostics: Iterable[Diagnostic]) -> str:
-    return json.dumps([d.to_dict() for d in diagnostics], indent=2)
+def position(diagnostic: Diagnostic) -> tuple[int, int]:
+    """Sort key: (line, column) of the diagnostic, (0, 0) when it has no span."""
+    span = diagnostic.span
+    return (span.line, span.col) if span is not None else (0, 0)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -2,9 +2,9 @@
 
 ``resolve`` turns a validated spec into a :class:`Graph`; ``infer`` computes
 shapes and counts over it; ``emit`` turns it into Flax NNX source. Every stage
-reads the same immutable structures defined here, so adding an op means adding
-one attrs class here and one rule per stage (tests check that every op has a
-shape rule and an emit rule).
+reads the same immutable structures defined here. The list of ops and their
+traits is :data:`netspec.ops.OPS`; its docstring lists the one place per pass a
+new op touches (an attrs class here is the first).
 
 Conventions (canonical forms, fixed once at the boundary by ``resolve``):
 
@@ -28,6 +28,7 @@ Padding = Union[Literal["valid", "same", "causal"], tuple[tuple[int, int], ...]]
 ActivationName = Literal[
     "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear"
 ]
+DEFAULT_ALPHA = {"leaky_relu": 0.3, "elu": 1.0}  # Keras' LeakyReLU and ELU slopes, when none is given
 InitName = str  # "glorot_uniform", "he_normal", "zeros", ... (see emit for the table)
 
 
@@ -194,26 +195,7 @@ Attrs = Union[
     MultiplyAttrs, ConcatAttrs,
 ]
 
-# op name -> attrs class; the single list of primitive ops.
-OPS: dict[str, type] = {
-    "input": InputAttrs,
-    "conv": ConvAttrs,
-    "depthwise_conv": DepthwiseConvAttrs,
-    "separable_conv": SeparableConvAttrs,
-    "pool": PoolAttrs,
-    "global_pool": GlobalPoolAttrs,
-    "dense": DenseAttrs,
-    "flatten": FlattenAttrs,
-    "dropout": DropoutAttrs,
-    "batchnorm": BatchNormAttrs,
-    "layernorm": LayerNormAttrs,
-    "lrn": LRNAttrs,
-    "zero_pad": ZeroPadAttrs,
-    "activation": ActivationAttrs,
-    "add": AddAttrs,
-    "multiply": MultiplyAttrs,
-    "concat": ConcatAttrs,
-}
+# The op names and their traits are the table in netspec.ops.
 
 
 # --- graph structure --------------------------------------------------------

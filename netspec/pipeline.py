@@ -1,4 +1,9 @@
-"""The static pipeline as one call: read -> resolve -> infer.
+"""The orchestrator: the static pipeline as one call, each stage run once.
+
+read (:func:`read_spec_file`) -> load (:func:`netspec.spec.source.load_yaml`)
+-> validate (:func:`netspec.spec.network.validate`) -> resolve
+(:func:`netspec.resolve.expand.resolve_spec`) -> infer
+(:func:`netspec.infer.rules.infer`). No other module drives these stages.
 
 Nothing here imports JAX; ``netspec check`` and ``netspec summary`` run on
 this path alone.
@@ -10,8 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netspec.diagnostics import Diagnostic, NetspecError, error
-from netspec.facts import Analysis
+from netspec.infer.facts import Analysis
+from netspec.infer.rules import infer
 from netspec.ir import Graph
+from netspec.resolve.expand import resolve_spec
+from netspec.spec.network import validate
+from netspec.spec.source import load_yaml
 
 MAX_SPEC_BYTES = 1 << 20  # matches the loader's own cap; checked before reading the whole file
 
@@ -57,11 +66,28 @@ def read_spec_file(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
         return None, [error("unreadable", f"cannot read {shown}: {exc.strerror}")]
 
 
+def resolve_text(text: str, path: str) -> tuple[Graph | None, list[Diagnostic]]:
+    """YAML text -> (Graph, diagnostics); the graph is None iff there is an error.
+
+    Every stage reports all it finds: YAML problems, then every schema error,
+    then resolution errors (names, ``from:``, template expansion).
+    """
+    doc, diagnostics = load_yaml(text, path)
+    if doc is None:
+        return None, diagnostics
+    spec, found = validate(doc)
+    diagnostics += found
+    if spec is None:
+        return None, diagnostics
+    graph, found = resolve_spec(spec, doc)
+    diagnostics += found
+    if any(diagnostic.is_error for diagnostic in diagnostics):
+        return None, diagnostics
+    return graph, diagnostics
+
+
 def check_text(text: str, path: str = "<spec>") -> Checked:
     """Resolve and infer a spec given as text; never raises for user errors."""
-    from netspec.infer import infer
-    from netspec.resolve import resolve_text
-
     graph, diagnostics = resolve_text(text, path)
     if graph is None:
         return Checked(path, None, None, tuple(diagnostics))
@@ -84,8 +110,6 @@ def _looks_like_text(source: str | Path) -> bool:
 def analyze(source: str | Path | Graph) -> Checked:
     """Run the static pipeline on a path, spec text, or an already resolved Graph."""
     if isinstance(source, Graph):
-        from netspec.infer import infer
-
         analysis = infer(source)
         return Checked(source.source_path or source.name, source, analysis, analysis.diagnostics)
     if _looks_like_text(source):
@@ -117,8 +141,6 @@ def analysis_of(graph: Graph) -> Analysis:
     """The static analysis of a loaded graph (computed once, then cached in meta)."""
     analysis = graph.meta.get("analysis")
     if analysis is None:
-        from netspec.infer import infer
-
         analysis = infer(graph)
         if analysis.errors:
             raise NetspecError(analysis.diagnostics)

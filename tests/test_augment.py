@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from netspec.augment import AugmentSpec, affine, make_augment, rotation_matrix, transform_matrix
+from netspec.train.augment import AugmentSpec, affine, make_augment, rotation_matrix, transform_matrix
 
 
 @pytest.fixture

@@ -14,23 +14,20 @@ from __future__ import annotations
 import contextlib
 import traceback
 from math import prod
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import SPECS
 from flax import nnx
 from jax._src.interpreters import partial_eval
 
 from netspec.builder import build, compile_forward, layer_module, layer_outputs, program_of
 from netspec.diagnostics import NetspecError
-from netspec.emit import emit_source
+from netspec.emit.program import emit_source
 from netspec.ir import AddAttrs, ConcatAttrs, ConvAttrs, Graph, InputAttrs, Node, Scope
 from netspec.pipeline import analysis_of, load
-
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = sorted([*ROOT.glob("specs/*.yaml"), *ROOT.glob("examples/*.yaml")])
 
 
 def size(state) -> int:
@@ -71,7 +68,6 @@ def assert_static_equals_compiled(graph: Graph, batch: int = 2) -> None:
     assert output.shape == (batch, *analysis.output.output_shape)
 
 
-@pytest.mark.skipif(not SPECS, reason="no specs yet")
 @pytest.mark.parametrize("path", SPECS, ids=[f"{p.parent.name}/{p.stem}" for p in SPECS])
 def test_static_shapes_and_counts_equal_the_built_module(path):
     assert_static_equals_compiled(load(path))

@@ -1,23 +1,21 @@
 """Network diagrams: DOT with shape-labelled edges and block clusters, and SVG
-from the built-in layout (netspec.diagram, ``netspec graph``). Static: no JAX."""
+from the built-in layout (netspec.report.diagram, ``netspec graph``). Static: no JAX."""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ElementTree
-from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from trained_mnist import run_cli
 
-from netspec import diagram
 from netspec.diagnostics import NetspecError
-from netspec.diagram import cluster_tree, edges, to_dot, to_svg
 from netspec.pipeline import analysis_of, load
+from netspec.report import render
+from netspec.report.diagram import cluster_tree, edges, to_dot
+from netspec.report.render import to_svg
 
-ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -126,7 +124,7 @@ def test_lenet_svg_is_a_tall_single_column():
 
 def test_without_graphviz_auto_uses_the_builtin_layout_and_graphviz_is_a_diagnostic(monkeypatch):
     graph, analysis = _loaded("examples/lenet_keras.yaml")
-    monkeypatch.setattr(diagram.shutil, "which", lambda name: None)
+    monkeypatch.setattr(render.shutil, "which", lambda name: None)
     assert to_svg(graph, analysis) == to_svg(graph, analysis, renderer="builtin")
     with pytest.raises(NetspecError, match="Graphviz' `dot` is not on the PATH"):
         to_svg(graph, analysis, renderer="graphviz")
@@ -145,15 +143,3 @@ def test_graph_command_writes_svg_and_dot_and_refuses_unknown_formats(tmp_path, 
     assert not (tmp_path / "net.png").exists()
     assert run_cli(["graph", spec]) == 0
     assert capsys.readouterr().out.startswith('digraph "resnet18"')
-
-
-def test_drawing_never_imports_jax(tmp_path):
-    code = f"""
-import sys
-from netspec import cli
-status = cli.main(["graph", {str(ROOT / "specs/resnet18.yaml")!r}, "-o", {str(tmp_path / "net.svg")!r}])
-print(status, sorted(m for m in sys.modules if m.split(".")[0] in ("jax", "flax", "optax")))
-"""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.stdout.strip() == "0 []", done.stderr
-    assert (tmp_path / "net.svg").stat().st_size > 10_000

@@ -1,5 +1,5 @@
 """Saliency and occlusion maps of a trained MNIST net: what they measure, and
-that they point at the digit (netspec.explain, ``netspec explain``)."""
+that they point at the digit (netspec.interpret.explain, ``netspec explain``)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
-from trained_mnist import mnist, run_cli, save_digit, trained_run
+from trained_mnist import mnist, run_cli, save_digit
 
 from netspec.diagnostics import NetspecError
-from netspec.explain import Scorer, _starts, occlusion, overlay_png, saliency
-from netspec.trained import open_trained
-
-
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    return trained_run(str(tmp_path_factory.getbasetemp() / "mnist-probe"))
-
-
-@pytest.fixture(scope="module")
-def trained(probe):
-    spec, run = probe
-    return open_trained(str(spec), str(run))
+from netspec.interpret.explain import Scorer, _starts, occlusion, overlay_png, saliency
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
-import pytest
+from conftest import ROOT
 from flax import nnx
 from test_build import linear_tracing
 
 from netspec.builder import build
-from netspec.cli import main
+from netspec.cli.main import main
 from netspec.pipeline import load
 
-ROOT = Path(__file__).resolve().parent.parent
 RESNET50 = ROOT / "specs" / "resnet50.yaml"
 
 TINY = """\
@@ -150,6 +149,5 @@ def test_exported_tiny_model_runs_without_netspec(tmp_path):
     run_exported(spec, tmp_path, batch=3)
 
 
-@pytest.mark.skipif(not RESNET50.exists(), reason="specs/resnet50.yaml not written yet")
 def test_exported_resnet50_runs_without_netspec_and_matches_build(tmp_path):
     run_exported(RESNET50, tmp_path, batch=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netspec.expr import ExprError, evaluate, is_whole_expression, names, parse, split_template
+from netspec.spec.expr import ExprError, evaluate, is_whole_expression, names, parse, split_template
 
 ENV = {"K": 64, "S": 2, "blocks": 3, "zero": 0}
 

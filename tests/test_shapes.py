@@ -8,10 +8,10 @@ import itertools
 import numpy as np
 import pytest
 
-from netspec import shapes
-from netspec.infer import output_shape
+from netspec.infer import shapes
+from netspec.infer.rules import output_shape
+from netspec.infer.shapes import window_pads
 from netspec.ir import ConvAttrs, DepthwiseConvAttrs, PoolAttrs
-from netspec.shapes import window_pads
 
 LENGTHS = range(1, 11)  # odd and even inputs, smaller and larger than kernels
 SIZES = (1, 2, 3, 5)

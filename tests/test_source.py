@@ -6,7 +6,7 @@ import pytest
 
 from netspec import source
 from netspec.diagnostics import render
-from netspec.source import MAX_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
+from netspec.spec.source import MAX_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
 
 # Both parsers PyYAML may give us: libyaml's (with its own nesting limit since PyYAML 6.0.3, which
 # trips before netspec's depth bound on flow collections) and the pure-Python one (with no limit).

@@ -9,9 +9,9 @@ import pytest
 
 from netspec.diagnostics import render
 from netspec.ir import Activation
-from netspec.source import load_yaml
-from netspec.spec import ITEM_KINDS, Spec, TemplateCall, spec_json_schema, validate
-from netspec.spec_values import Expr, InitSpec, Interp
+from netspec.spec.network import ITEM_KINDS, Spec, TemplateCall, spec_json_schema, validate
+from netspec.spec.source import load_yaml
+from netspec.spec.values import Expr, InitSpec, Interp
 
 
 def check(text: str):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from netspec.standardize import MODES, Standardizer
+from netspec.data.standardize import MODES, Standardizer
 
 
 @pytest.fixture

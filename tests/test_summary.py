@@ -10,7 +10,7 @@ import pytest
 from test_infer import BATCHNORM, RELU, Builder, act, conv, dense, lenet, pool, vgg16
 
 from netspec.diagnostics import NetspecError
-from netspec.infer import infer
+from netspec.infer.rules import infer
 from netspec.ir import (
     Activation,
     AddAttrs,
@@ -18,7 +18,7 @@ from netspec.ir import (
     DepthwiseConvAttrs,
     SeparableConvAttrs,
 )
-from netspec.report import human_bytes, human_count, summarize, type_label
+from netspec.report.summary import human_bytes, human_count, summarize, type_label
 
 LAYER_KEYS = {"name", "type", "output_shape", "params", "trainable_params", "non_trainable_params", "macs",
               "receptive_field", "inputs"}
@@ -28,7 +28,7 @@ TOP_KEYS = {"name", "input_shape", "output_shape", "total_params", "trainable_pa
 
 def test_doctests():
     # by module path: netspec.__init__ defines a summary() function of the same name
-    failures, tried = doctest.testmod(importlib.import_module("netspec.report"))
+    failures, tried = doctest.testmod(importlib.import_module("netspec.report.summary"))
     assert tried >= 2 and failures == 0
 
 

@@ -14,6 +14,7 @@ import pytest
 
 import netspec
 from netspec.diagnostics import NetspecError
+from netspec.spec.train import TrainSpec
 from netspec.train import checkpoint, rundir
 from netspec.train.batches import Prefetcher, epoch_order, eval_batches, train_batches
 from netspec.train.head import split_output_activation
@@ -27,7 +28,6 @@ from netspec.train.losses import (
 )
 from netspec.train.optim import make_optimizer, make_schedule, max_norm_constraint
 from netspec.train.sharding import check_batch_size
-from netspec.trainspec import TrainSpec
 
 
 def spec(**train) -> TrainSpec:

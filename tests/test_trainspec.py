@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from netspec.trainspec import TrainSpec, canonical_metric, with_overrides
+from netspec.spec.train import TrainSpec, canonical_metric, with_overrides
 
 
 def test_defaults_are_keras_like():

@@ -7,7 +7,6 @@ import numpy as np
 import optax
 import pytest
 from flax import nnx
-from trained_mnist import trained_run
 
 from netspec import build
 from netspec.builder import layer_module
@@ -53,11 +52,6 @@ layers:
   - dense: {units: 5, name: new_logits}
   - softmax
 """
-
-
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    return trained_run(str(tmp_path_factory.getbasetemp() / "mnist-probe"))
 
 
 def test_freeze_shorthands_and_selection():
@@ -210,7 +204,7 @@ def test_init_from_with_a_mismatched_shape_fails_before_training(probe, tmp_path
 
 def test_the_summary_counts_frozen_layers_as_non_trainable(probe):
     from netspec.pipeline import analysis_of
-    from netspec.report import summarize
+    from netspec.report.summary import summarize
 
     spec, run = probe
     report = summarize(analysis_of(load(_finetune_spec(run))))

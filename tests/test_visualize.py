@@ -1,5 +1,5 @@
 """Filters and feature maps of a trained MNIST net as arrays and PNGs
-(netspec.visualize, ``netspec filters`` / ``netspec activations``)."""
+(netspec.interpret.visualize, ``netspec filters`` / ``netspec activations``)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,19 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
-from trained_mnist import mnist, run_cli, save_digit, trained_run
+from trained_mnist import mnist, run_cli, save_digit
 
 from netspec import build
 from netspec.builder import layer_module
 from netspec.diagnostics import NetspecError
-from netspec.pipeline import load
-from netspec.trained import open_trained
-from netspec.visualize import (
+from netspec.interpret.visualize import (
     activations_grid,
     filters_grid,
     save_activations_png,
     save_filters_png,
     tile,
 )
-
-
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    return trained_run(str(tmp_path_factory.getbasetemp() / "mnist-probe"))
-
-
-@pytest.fixture(scope="module")
-def trained(probe):
-    spec, run = probe
-    return open_trained(str(spec), str(run))
+from netspec.pipeline import load
 
 
 def _scaled(values: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ Batch = tuple  # (x, y) for training, (x, y, mask) for evaluation
 def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
     """The permutation of ``range(count)`` used in ``epoch`` (0-based).
 
-    >>> (epoch_order(0, 3, 5) == epoch_order(0, 3, 5)).all()
+    >>> bool((epoch_order(0, 3, 5) == epoch_order(0, 3, 5)).all())
     True
     """
     return np.random.default_rng([seed, epoch]).permutation(count)

@@ -18,11 +18,11 @@ import dataclasses
 from typing import Literal
 
 from netspec.ir import ActivationAttrs, Graph
+from netspec.ops import OPS
 
 Head = Literal["softmax", "sigmoid"] | None
 
 # Ops whose attrs may carry a fused ``activation`` field.
-_FUSED = ("conv", "depthwise_conv", "separable_conv", "dense")
 
 
 def split_output_activation(graph: Graph) -> tuple[Graph, Head]:
@@ -40,7 +40,7 @@ def split_output_activation(graph: Graph) -> tuple[Graph, Head]:
             return _with(graph, nodes, output.inputs[0]), name
         return graph, None
     activation = getattr(output.attrs, "activation", None)
-    if output.op in _FUSED and activation is not None and activation.name in ("softmax", "sigmoid"):
+    if OPS[output.op].fuses_activation and activation is not None and activation.name in ("softmax", "sigmoid"):
         stripped = dataclasses.replace(output, attrs=dataclasses.replace(output.attrs, activation=None))
         nodes = tuple(stripped if n.name == output.name else n for n in graph.nodes)
         return _with(graph, nodes, output.name), activation.name

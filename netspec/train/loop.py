@@ -24,12 +24,12 @@ import numpy as np
 
 from netspec.diagnostics import NetspecError, error
 from netspec.ir import Graph
+from netspec.spec.train import TrainSpec
 from netspec.train import rundir
 from netspec.train.batches import Prefetcher, epoch_order, eval_batches, train_batches
 from netspec.train.progress import Display
 from netspec.train.resume import open_session
 from netspec.train.session import Session
-from netspec.trainspec import TrainSpec
 
 REFRESH_SECONDS = 0.5  # how often the bar (and the NaN check) reads the running totals
 

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from netspec.trainspec import TrainSpec
+from netspec.spec.train import TrainSpec
 
 
 def kernel_mask(params):
@@ -28,7 +28,7 @@ def kernel_mask(params):
 def make_schedule(train: TrainSpec, steps_per_epoch: int) -> optax.Schedule:
     """The learning rate as a function of the step (0-based), warm-up included.
 
-    >>> from netspec.trainspec import TrainSpec
+    >>> from netspec.spec.train import TrainSpec
     >>> spec = TrainSpec(optimizer={"lr": 0.1}, schedule={"name": "step", "decay_epochs": 2}, epochs=4)
     >>> [round(float(make_schedule(spec, 10)(s)), 4) for s in (0, 19, 20, 39)]
     [0.1, 0.1, 0.01, 0.01]

@@ -13,14 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from netspec import __version__
+from netspec.data.standardize import Standardizer
 from netspec.diagnostics import NetspecError, error, render
 from netspec.ir import Graph
-from netspec.standardize import Standardizer
+from netspec.spec.train import TrainSpec
 from netspec.train import rundir
+from netspec.train.rundir import read_run, run_folder_of
 from netspec.train.session import BEST, FIXED_ON_RESUME, LAST, Session, settings
 from netspec.train.transfer import initialize_from
-from netspec.trainspec import TrainSpec
+from netspec.version import __version__
 
 
 def _spec_text(graph: Graph, spec_text: str | None) -> str | None:
@@ -131,26 +132,6 @@ def _describe_transfer(session: Session, display) -> None:
         facts = analysis_of(session.graph).layers
         count = sum(facts[name].params for name in session.frozen)
         display.message(f"frozen: {', '.join(session.frozen)} ({count:,} parameters)")
-
-
-def read_run(directory: Path) -> dict[str, Any]:
-    """``run.json`` of a run folder, or a diagnostic saying the folder is not one."""
-    path = Path(directory) / rundir.RUN
-    if not path.is_file():
-        raise NetspecError([error(
-            "not-a-run", f"{directory} is not a netspec run folder (no {rundir.RUN})",
-            hint="pass the folder `netspec train` printed as 'run folder: ...'")])
-    return rundir.read_json(path)
-
-
-def run_folder_of(path: str | Path) -> Path:
-    """The run folder for ``path``: the folder itself, or the run holding a checkpoint folder."""
-    path = Path(path)
-    for candidate in (path, path.parent.parent):
-        if (candidate / rundir.RUN).is_file():
-            return candidate
-    read_run(path)  # raises the diagnostic
-    return path
 
 
 def restore(path: str | Path, graph: Graph | None = None, *, which: str | None = None) -> Session:

@@ -122,3 +122,23 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
     figure.savefig(temporary, dpi=100)
     plt.close(figure)
     temporary.replace(path)
+
+
+def read_run(directory: Path) -> dict[str, Any]:
+    """``run.json`` of a run folder, or a diagnostic saying the folder is not one."""
+    path = Path(directory) / RUN
+    if not path.is_file():
+        raise NetspecError([error(
+            "not-a-run", f"{directory} is not a netspec run folder (no {RUN})",
+            hint="pass the folder `netspec train` printed as 'run folder: ...'")])
+    return read_json(path)
+
+
+def run_folder_of(path: str | Path) -> Path:
+    """The run folder for ``path``: the folder itself, or the run holding a checkpoint folder."""
+    path = Path(path)
+    for candidate in (path, path.parent.parent):
+        if (candidate / RUN).is_file():
+            return candidate
+    read_run(path)  # raises the diagnostic
+    return path

@@ -20,9 +20,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from netspec.data.standardize import Standardizer
 from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
 from netspec.ir import Graph
-from netspec.standardize import Standardizer
+from netspec.spec.train import TrainSpec, with_overrides
 from netspec.train import checkpoint, rundir
 from netspec.train.batches import eval_batches, steps_per_epoch
 from netspec.train.head import split_output_activation
@@ -31,7 +32,6 @@ from netspec.train.optim import make_optimizer
 from netspec.train.sharding import DataParallel, check_batch_size
 from netspec.train.step import StepConfig, Steps, zero_totals
 from netspec.train.transfer import freeze_batchnorm, frozen_layers, trainable_filter
-from netspec.trainspec import TrainSpec, with_overrides
 
 LAST, BEST = "last", "best"
 PLOT_EVERY_EPOCH_SECONDS = 20.0
@@ -102,7 +102,7 @@ class Session:
 
     def __init__(self, graph: Graph, train: TrainSpec, *, task: str | None, standardizer: Standardizer,
                  train_examples: int, directory: Path | None, display=None):
-        from netspec import build
+        from netspec.builder import build
         from netspec.pipeline import analysis_of
 
         self.graph = graph
@@ -371,6 +371,6 @@ def make_schedule_for_display(train: TrainSpec, steps: int):
 def _make_augment(train: TrainSpec):
     if train.augment is None:
         return None
-    from netspec.augment import make_augment
+    from netspec.train.augment import make_augment
 
     return make_augment(train.augment)

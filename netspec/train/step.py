@@ -69,7 +69,8 @@ class Steps:
     """Jitted steps over a model and its optimizer, in state-pytree form.
 
     >>> steps = Steps(model, optimizer, config)          # doctest: +SKIP
-    >>> model_state, opt_state, totals = steps.train(steps.model_state, steps.opt_state, totals, x, y)
+    >>> model_state, opt_state, totals = steps.train(  # doctest: +SKIP
+    ...     steps.model_state, steps.opt_state, totals, x, y)
     """
 
     def __init__(self, model: nnx.Module, optimizer: nnx.Optimizer, config: StepConfig):

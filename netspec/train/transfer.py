@@ -21,99 +21,29 @@ layer whose shapes differ is reported — all of them, each naming the layer
 and both shapes — before any step is taken. Paths are relative to the
 current folder, like ``--data`` paths.
 
-The spec models and name selection here are pure Python (``trainspec``
-imports them on the static path); the functions that touch a model import
+The spec models (:class:`FreezeSpec`, :class:`InitFromSpec`) are pure data in
+:mod:`netspec.spec.train`; which layers a pattern selects is
+:mod:`netspec.resolve.select`. The functions here touch a model and import
 JAX when called.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
 from netspec.ir import Graph
+from netspec.resolve.select import frozen_layers, select
+from netspec.spec.train import FreezeSpec, InitFromSpec, init_from_list
 
-WEIGHTED_OPS = ("conv", "depthwise_conv", "separable_conv", "dense", "batchnorm", "layernorm")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FreezeSpec(_Strict):
-    """Which layers keep their weights during training. A name, a pattern or a
-    list of them is shorthand for ``{layers: [...]}``."""
-
-    layers: list[str] = Field(default_factory=list, description="layer names or glob patterns (block1/*)")
-    up_to: str | None = Field(None, description="this layer and every layer before it in the spec")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"layers": [value]}
-        if isinstance(value, list):
-            return {"layers": value}
-        return value
-
-
-class InitFromSpec(_Strict):
-    """Copy weights from a trained run into layers of the same name."""
-
-    checkpoint: str = Field(description="run folder (its best checkpoint) or one of its checkpoints/<name>")
-    spec: str | None = Field(None, description="spec of that run (default: the run's spec.yaml)")
-    layers: list[str] | None = Field(
-        None, description="layer names or glob patterns to copy (default: every layer with weights in both)")
-
-
-def init_from_list(value: Any) -> Any:
-    """``init_from:`` as a list: one mapping is shorthand for a list of one."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, dict) else value
-
-
-def select(graph: Graph, patterns: list[str], *, key: str) -> tuple[list[str], list[Diagnostic]]:
-    """Layers of ``graph`` matched by names or glob patterns, in spec order, and a
-    diagnostic for each pattern that matches nothing (``key`` names the setting)."""
-    names = [node.name for node in graph.nodes if node.op != "input"]
-    chosen: set[str] = set()
-    problems = []
-    for pattern in patterns:
-        matched = [name for name in names if fnmatch.fnmatchcase(name, pattern)]
-        if not matched:
-            problems.append(error("unknown-layer", f"{key}: '{graph.name}' has no layer matching '{pattern}'",
-                                  hint=did_you_mean(pattern, names) or "`netspec summary` lists the layer names"))
-        chosen.update(matched)
-    return [name for name in names if name in chosen], problems
-
-
-def frozen_layers(graph: Graph, freeze: FreezeSpec | None) -> list[str]:
-    """The names of the layers ``freeze`` selects, in spec order (raises a diagnostic
-    per pattern or ``up_to`` that names no layer)."""
-    if freeze is None:
-        return []
-    chosen, problems = select(graph, freeze.layers, key="train.freeze")
-    if freeze.up_to is not None:
-        names = [node.name for node in graph.nodes if node.op != "input"]
-        if freeze.up_to in names:
-            chosen = sorted(set(chosen) | set(names[: names.index(freeze.up_to) + 1]), key=names.index)
-        else:
-            problems.append(error("unknown-layer", f"train.freeze.up_to: '{graph.name}' has no layer "
-                                                   f"'{freeze.up_to}'", hint=did_you_mean(freeze.up_to, names)))
-    if problems:
-        raise NetspecError(problems)
-    return chosen
-
+__all__ = ["FreezeSpec", "InitFromSpec", "freeze_batchnorm", "frozen_layers", "init_from_list",
+           "initialize_from", "module_paths", "select", "trainable_filter"]
 
 def module_paths(graph: Graph) -> dict[str, tuple[str, ...]]:
     """Layer name -> attribute path of its module in the built network (layers with weights or state)."""
-    from netspec.emit import emit_program
+    from netspec.emit.program import emit_program
     from netspec.pipeline import analysis_of
 
     return emit_program(graph, analysis_of(graph)).modules
@@ -180,7 +110,7 @@ def _copies(graph: Graph, paths: dict, target: dict, source: InitFromSpec) -> tu
     """The arrays ``source`` provides for ``target`` keys, and every problem found."""
     from netspec.pipeline import load
     from netspec.train import checkpoint
-    from netspec.train.resume import run_folder_of
+    from netspec.train.rundir import run_folder_of
 
     where = f"init_from {source.checkpoint}"
     folder = run_folder_of(Path(source.checkpoint).resolve())  # orbax wants absolute paths

@@ -1,0 +1,9 @@
+"""The ``netspec`` command line: :func:`main` (the console entry point) and the parser.
+
+``main`` holds the dispatcher and error handling, ``options`` the argument
+helpers several commands share, ``commands/<name>.py`` one sub-command each.
+"""
+
+from netspec.cli.main import COMMANDS, build_parser, main
+
+__all__ = ["COMMANDS", "build_parser", "main"]

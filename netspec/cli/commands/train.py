@@ -1,0 +1,76 @@
+"""``netspec train SPEC --data SOURCE``: train a spec, writing a run folder.
+
+``netspec train --resume DIR`` continues an interrupted run (the spec and
+settings come from the run folder; ``--epochs`` may extend it). Exit status
+0 when training ends (completed, early-stopped or ``--max-steps``), 1 on
+errors (a non-finite loss included), 130 when interrupted with Ctrl-C (a
+checkpoint is saved first).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from netspec.cli.options import (
+    add_data_flags,
+    add_train_flags,
+    data_options,
+    enable_compilation_cache,
+    load_dataset,
+    overrides_from,
+)
+from netspec.diagnostics import NetspecError, error
+
+HELP = "train a spec on data (progress bar, checkpoints, history, learning curves)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", nargs="?", help="spec file (YAML); optional with --resume")
+    parser.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<spec>-<time>); must be new or empty")
+    parser.add_argument("--resume", metavar="DIR", default=None, help="continue the run in DIR from its last checkpoint")
+    parser.add_argument("--max-steps", type=int, default=None, metavar="N", help="stop after this many steps in total (smoke tests)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch rows")
+    add_train_flags(parser)
+    add_data_flags(parser)
+
+
+def _spec_and_text(args: argparse.Namespace):
+    from netspec.pipeline import load, read_spec_file
+
+    if args.spec is None and args.resume is None:
+        raise NetspecError([error("no-spec", "train needs a SPEC (or --resume DIR)",
+                                  hint="e.g. netspec train specs/lenet.yaml --data mnist")])
+    path = args.spec if args.spec is not None else str(Path(args.resume) / "spec.yaml")
+    text, problems = read_spec_file(path)
+    if text is None:
+        raise NetspecError(problems)
+    return load(path), text
+
+
+def run(args: argparse.Namespace) -> int:
+    from netspec.spec.train import TrainSpec
+    from netspec.train.loop import fit
+    from netspec.train.progress import Display
+    from netspec.train.resume import read_run
+    from netspec.train.session import settings
+
+    enable_compilation_cache()
+    if args.resume is not None and args.out is not None:
+        raise NetspecError([error("resume-out", "--resume continues a run in its own folder; drop --out")])
+    if args.max_steps is not None and args.max_steps < 1:
+        raise NetspecError([error("bad-max-steps", f"--max-steps must be at least 1, but got {args.max_steps}")])
+    # A bad --resume folder is reported before anything is loaded.
+    run_info = read_run(Path(args.resume)) if args.resume is not None else None
+    graph, text = _spec_and_text(args)
+    overrides = overrides_from(args)
+    base = TrainSpec.model_validate(run_info["train"]) if run_info is not None else None
+    train = settings(graph, overrides, base)
+    source = args.data or (run_info or {}).get("data") or train.data
+    display = Display(quiet=args.quiet)
+    dataset = load_dataset(source, graph, val_split=train.val_split, seed=train.seed, args=args,
+                           run_info=run_info)
+    result = fit(graph, dataset, out=args.out, resume=args.resume, max_steps=args.max_steps,
+                 display=display, data_source=source, data_options=data_options(args, run_info),
+                 spec_text=text, **overrides)
+    return 130 if result.stopped == "interrupted" else 0

@@ -1,0 +1,68 @@
+"""The ``netspec`` command line.
+
+Each sub-command lives in ``netspec/commands/<name>.py`` with ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
+JAX only inside ``run``, so building the parser (and running ``check`` or
+``summary``) never loads it.
+
+Exit status: 0 success, 1 the spec/data/run has errors (diagnostics
+printed), 2 wrong command-line usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from netspec.cli.colour import use_color
+from netspec.diagnostics import NetspecError, render
+from netspec.version import __version__
+
+# Order shown in --help. Every name is a module in netspec.cli.commands.
+COMMANDS = (
+    "check", "summary", "schema", "export",
+    "train", "eval", "predict", "bench",
+    "features", "explain", "filters", "activations", "graph",
+)
+
+DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="netspec", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"netspec {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"netspec.cli.commands.{name}")
+        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on usage errors
+    try:
+        return int(args._run(args) or 0)
+    except NetspecError as exc:
+        print(render(exc.diagnostics, color=use_color(sys.stderr)), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("netspec: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `netspec summary ... | head`
+        return 0
+    except Exception as exc:  # a bug in netspec, not a user error: say so, briefly
+        if os.environ.get("NETSPEC_DEBUG"):
+            raise
+        print(f"netspec: internal error: {type(exc).__name__}: {exc}\n"
+              "  this is a bug in netspec; rerun with NETSPEC_DEBUG=1 for the full traceback and report it",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

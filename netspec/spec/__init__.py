@@ -1,0 +1,6 @@
+"""Stage 1, the spec: YAML text → positioned nodes (``source``) → a validated pydantic ``Spec``.
+
+``network`` is the network schema, ``train`` the ``train:`` schema (pure data);
+``values``, ``layers``, ``expr``, ``prepass`` and ``errors`` are its parts.
+Imports only :mod:`netspec.diagnostics` and :mod:`netspec.ir` (for enum-like names).
+"""
