@@ -25,6 +25,8 @@ COMMANDS = (
     "features", "explain", "filters", "activations", "graph",
 )
 
+UNSCALED = ("schema", "diff")  # commands without one spec to scale (diff has its own --scale-a/--scale-b)
+
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
 
 
@@ -42,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"netspec.commands.{name}")
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
+        if name not in UNSCALED:
+            command_parser.add_argument("--scale", metavar="NAME", default=None,
+                                        help="resolve the spec at one of its named scales (scales: in the spec)")
         command_parser.set_defaults(_run=module.run)
     return parser
 
@@ -49,8 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
+    from netspec.scaling import chosen_scale
+
     try:
-        return int(args._run(args) or 0)
+        with chosen_scale(getattr(args, "scale", None)):
+            return int(args._run(args) or 0)
     except NetspecError as exc:
         print(render(exc.diagnostics, color=_use_color(sys.stderr)), file=sys.stderr)
         return 1

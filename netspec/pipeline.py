@@ -57,31 +57,37 @@ def read_spec_file(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
         return None, [error("unreadable", f"cannot read {shown}: {exc.strerror}")]
 
 
-def check_text(text: str, path: str = "<spec>") -> Checked:
-    """Resolve and infer a spec given as text; never raises for user errors."""
+def check_text(text: str, path: str = "<spec>", scale: str | None = None, budget: tuple = ()) -> Checked:
+    """Resolve and infer a spec given as text; never raises for user errors.
+
+    ``scale`` names one of the spec's ``scales:``; ``budget`` holds
+    :class:`netspec.budget.Limit` overrides (``--budget``) of its ``budget:``.
+    """
+    from netspec.analysis_checks import checked_analysis
     from netspec.infer import infer
     from netspec.resolve import resolve_text
+    from netspec.scaling import active_scale
 
-    graph, diagnostics = resolve_text(text, path)
+    graph, diagnostics = resolve_text(text, path, active_scale(scale))
     if graph is None:
         return Checked(path, None, None, tuple(diagnostics))
-    analysis = infer(graph)
+    analysis = checked_analysis(infer(graph), budget)
     return Checked(path, graph, analysis, tuple(diagnostics) + tuple(analysis.diagnostics))
 
 
-def check_file(path: str | Path) -> Checked:
+def check_file(path: str | Path, scale: str | None = None, budget: tuple = ()) -> Checked:
     """Like :func:`check_text` for a file (a missing file is a diagnostic)."""
     text, problems = read_spec_file(path)
     if text is None:
         return Checked(str(path), None, None, tuple(problems))
-    return check_text(text, str(path))
+    return check_text(text, str(path), scale, budget)
 
 
 def _looks_like_text(source: str | Path) -> bool:
     return isinstance(source, str) and ("\n" in source or source.lstrip().startswith("{"))
 
 
-def analyze(source: str | Path | Graph) -> Checked:
+def analyze(source: str | Path | Graph, scale: str | None = None) -> Checked:
     """Run the static pipeline on a path, spec text, or an already resolved Graph."""
     if isinstance(source, Graph):
         from netspec.infer import infer
@@ -89,23 +95,23 @@ def analyze(source: str | Path | Graph) -> Checked:
         analysis = infer(source)
         return Checked(source.source_path or source.name, source, analysis, analysis.diagnostics)
     if _looks_like_text(source):
-        return check_text(str(source))
-    return check_file(source)
+        return check_text(str(source), scale=scale)
+    return check_file(source, scale)
 
 
-def load(source: str | Path) -> Graph:
+def load(source: str | Path, scale: str | None = None) -> Graph:
     """Load, validate, resolve and shape-check a spec (a path or YAML text).
 
     Returns the resolved :class:`~netspec.ir.Graph`; its static analysis is
     kept in ``graph.meta["analysis"]`` and warnings in ``graph.meta["warnings"]``.
     Raises :class:`~netspec.diagnostics.NetspecError` carrying every
-    diagnostic when there is any error.
+    diagnostic when there is any error. ``scale`` names one of the spec's ``scales:``.
 
     >>> graph = load("name: tiny\\ninput: [4, 4, 1]\\nlayers: [flatten, {dense: {units: 2}}]\\n")
     >>> graph.name, graph.meta["analysis"].output.output_shape
     ('tiny', (2,))
     """
-    checked = analyze(source)
+    checked = analyze(source, scale)
     if not checked.ok or checked.graph is None:
         raise NetspecError(checked.diagnostics)
     checked.graph.meta["analysis"] = checked.analysis

@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 
+from netspec.budget import spec_limits
 from netspec.diagnostics import Diagnostic, NetspecError, Span, did_you_mean
 from netspec.infer import ShapeError, output_shape
 from netspec.ir import (
@@ -52,19 +53,22 @@ from netspec.ir import (
     Scope,
 )
 from netspec.resolve_layers import LAYOUTS, WINDOWED, Values, auto_base, primitive
+from netspec.scaling import scale_attrs, scale_filters, scale_input, scale_times, select_scale
 from netspec.source import Path, SourceDoc, load_yaml
 from netspec.spec import Item, Spec, TemplateCall, validate
+from netspec.spec_scales import Scale
 from netspec.spec_values import NAME_PATTERN, Interp
 
 MAX_NODES = 20_000
 _STRIDED = ("conv", "depthwise_conv", "separable_conv", "pool")
 
 
-def resolve_text(text: str, path: str) -> tuple[Graph | None, list[Diagnostic]]:
+def resolve_text(text: str, path: str, scale: str | None = None) -> tuple[Graph | None, list[Diagnostic]]:
     """YAML text -> (Graph, diagnostics); the graph is None iff there is an error.
 
     Every stage reports all it finds: YAML problems, then every schema error,
-    then resolution errors (names, ``from:``, template expansion).
+    then resolution errors (names, ``from:``, template expansion). ``scale``
+    names one of the spec's ``scales:`` to resolve it at (docs/analysis.md).
     """
     doc, diagnostics = load_yaml(text, path)
     if doc is None:
@@ -73,16 +77,19 @@ def resolve_text(text: str, path: str) -> tuple[Graph | None, list[Diagnostic]]:
     diagnostics += found
     if spec is None:
         return None, diagnostics
-    graph, found = resolve_spec(spec, doc)
+    graph, found = resolve_spec(spec, doc, scale)
     diagnostics += found
     if any(diagnostic.is_error for diagnostic in diagnostics):
         return None, diagnostics
     return graph, diagnostics
 
 
-def resolve_spec(spec: Spec, doc: SourceDoc) -> tuple[Graph | None, list[Diagnostic]]:
+def resolve_spec(spec: Spec, doc: SourceDoc, scale: str | None = None) -> tuple[Graph | None, list[Diagnostic]]:
     """A validated spec -> (Graph, diagnostics); None when resolution found errors."""
-    return _Resolver(spec, doc).run()
+    chosen, problems = select_scale(spec, doc, scale)
+    if problems:
+        return None, problems
+    return _Resolver(spec, doc, chosen).run()
 
 
 class _TooLarge(Exception):
@@ -119,8 +126,8 @@ class _Pending:
 
 
 class _Resolver:
-    def __init__(self, spec: Spec, doc: SourceDoc):
-        self.spec, self.doc = spec, doc
+    def __init__(self, spec: Spec, doc: SourceDoc, scale: Scale | None = None):
+        self.spec, self.doc, self.scale = spec, doc, scale
         self.nodes: list[Node] = []
         self.shapes: dict[str, tuple[int, ...] | None] = {}
         self.ranks: dict[str, int] = {}
@@ -158,7 +165,8 @@ class _Resolver:
     def run(self) -> tuple[Graph | None, list[Diagnostic]]:
         spec = self.spec
         input_span = self.doc.span(("input",))
-        self.add_node("input", "input", InputAttrs(tuple(spec.input)), (), input_span, _Context())
+        input_shape = scale_input(tuple(spec.input), self.scale)
+        self.add_node("input", "input", InputAttrs(input_shape), (), input_span, _Context())
         try:
             last = self.expand_list(spec.layers, ("layers",), _Context(), "input")
         except _TooLarge:
@@ -168,9 +176,10 @@ class _Resolver:
         if spec.output is not None:
             output = self.output_node(spec.output) or last
         name = spec.name if isinstance(spec.name, str) else _default_name(self.doc.path)
-        graph = Graph(name=name, input_shape=tuple(spec.input), nodes=tuple(self.nodes), output=output,
+        graph = Graph(name=name, input_shape=input_shape, nodes=tuple(self.nodes), output=output,
                       source_path=self.doc.path, description=spec.description, reference=spec.reference,
                       train=spec.train)
+        graph.meta.update(budget=spec_limits(spec.budget, self.doc), scale=self.scale)
         self.check_freeze(graph)
         self.diagnostics.sort(key=_position)
         if any(diagnostic.is_error for diagnostic in self.diagnostics):
@@ -247,6 +256,7 @@ class _Resolver:
                        if spatial < 1 else None)
             spatial = max(1, min(spatial, 3))
         op, attrs = primitive(kind, args, spatial, self.values(context), path + (kind,), self.spec.init)
+        attrs = scale_attrs(op, attrs, self.scale)
         local = self.local_name(args.name, auto_base(kind, args, spatial), context, span)
         return self.add_node(context.full(local), op, attrs, tuple(inputs), span, context,
                              allow=args.allow or frozenset())
@@ -278,7 +288,7 @@ class _Resolver:
     # --- blocks -------------------------------------------------------------------------------------------
 
     def block_repeat(self, args, path: Path, context: _Context, current: str, span) -> str:
-        for _ in range(self.values(context).integer(args.times, path + ("times",))):
+        for _ in range(scale_times(self.values(context).integer(args.times, path + ("times",)), self.scale)):
             current = self.expand_list(args.layers, path + ("layers",), context, current)
         return current
 
@@ -318,6 +328,7 @@ class _Resolver:
                        hint="causal convolutions run along time; use conv with P: same for images")
             return current
         filters, kernel = values.integer(args.K, path + ("K",)), values.integer(args.F, path + ("F",))
+        filters = scale_filters(filters, self.scale)
         activation = values.activation(args.activation)
         for index, dilation in enumerate(args.dilations or (1,)):
             dilation = values.integer(dilation, path + ("dilations", index))

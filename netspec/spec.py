@@ -41,9 +41,11 @@ from pydantic_core import PydanticCustomError
 
 from netspec.diagnostics import Diagnostic, Span, error
 from netspec.source import SourceDoc
+from netspec.spec_budget import Budget
 from netspec.spec_errors import convert_errors
 from netspec.spec_layers import CONV_ALIASES, LAYER_ARGS, LayerArgs
 from netspec.spec_prepass import IDENTIFIER, check_template_names, substitute_expressions, template_params
+from netspec.spec_scales import Scale
 from netspec.spec_values import (
     ActivationValue,
     Dilations,
@@ -341,6 +343,10 @@ class Spec(BaseModel):
     init: InitValue | None = Field(None, description="network-wide default initialisers, e.g. "
                                                      "{kernel: he_normal, bias: zeros}")
     train: TrainSpec | None = Field(None, description="how to train it (loss, optimizer, schedule, ...)")
+    budget: Budget | None = Field(None, description="limits netspec check enforces: max_params, max_macs, "
+                                                    "max_train_memory, ... (docs/analysis.md)")
+    scales: dict[str, Scale] | None = Field(None, description="named scales chosen with --scale: "
+                                                              "{name: {width, depth, resolution, ...}}")
 
 
 # --- validation -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from netspec.commands.static_options import add_budget
 from netspec.diagnostics import render
 
 HELP = "validate and shape-check spec files (exit 0 when all are clean, 1 when any has errors)"
@@ -17,13 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="text diagnostics like a compiler, or JSON for tools")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    add_budget(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from netspec.cli import _use_color
     from netspec.pipeline import check_file
 
-    results = [check_file(path) for path in args.specs]
+    results = [check_file(path, budget=tuple(args.budget)) for path in args.specs]
     failed = [r for r in results if r.errors or (args.strict and r.diagnostics)]
     if args.format == "json":
         print(json.dumps([_result_dict(r) for r in results], indent=2))

@@ -1,0 +1,197 @@
+"""Budgets: compare a network's figures with the limits of its ``budget:`` section.
+
+:func:`spec_limits` reads the validated section (with the line of each key),
+:func:`parse_override` reads one ``--budget KEY=VALUE`` flag (VALUE written as
+in the spec, e.g. ``5M`` or ``{batch_size: 128, limit: 8GiB}``), and
+:func:`check_budget` returns one error per exceeded limit, at the limit's line,
+naming the figure, the limit and the layers that contribute most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from netspec.diagnostics import Diagnostic, Span, did_you_mean
+from netspec.facts import Analysis
+from netspec.spec_budget import BUDGET_KEYS, Budget
+from netspec.units import human_bytes, human_count
+
+TOP_LAYERS = 3
+DEFAULT_OPTIMIZER = "adam"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit: its key, its value (a count or bytes), where it was written
+    (a span in the spec, or None for ``--budget``); train memory adds its batch
+    size and optimizer."""
+
+    key: str
+    value: int
+    span: Span | None = None
+    batch_size: int | None = None
+    optimizer: str | None = None
+
+    @property
+    def origin(self) -> str:
+        return "budget" if self.span is not None else "--budget"
+
+
+class BudgetError(ValueError):
+    """A ``--budget`` flag that cannot be read; the message says why."""
+
+
+def _limits(budget: Budget, span_of) -> list[Limit]:
+    out = []
+    for key in BUDGET_KEYS:
+        value = getattr(budget, key)
+        if value is None:
+            continue
+        if key == "max_train_memory":
+            out.append(Limit(key, value.limit, span_of(key), value.batch_size, value.optimizer))
+        else:
+            out.append(Limit(key, value, span_of(key)))
+    return out
+
+
+def spec_limits(budget: Budget | None, doc) -> tuple[Limit, ...]:
+    """The limits of a validated ``budget:`` section, each at its key's line."""
+    if budget is None:
+        return ()
+    return tuple(_limits(budget, lambda key: doc.key_span(("budget", key))))
+
+
+def parse_override(text: str) -> Limit:
+    """One ``--budget KEY=VALUE``; raises :class:`BudgetError` with a message.
+
+    >>> parse_override("max_params=5M").value
+    5000000
+    >>> parse_override("max_train_memory={batch_size: 32, limit: 2GiB}").batch_size
+    32
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not raw.strip():
+        raise BudgetError(f"takes KEY=VALUE (e.g. max_params=5M), but got {text!r}")
+    if key not in BUDGET_KEYS:
+        hint = did_you_mean(key, BUDGET_KEYS)
+        raise BudgetError(f"unknown key {key!r}; keys: {', '.join(BUDGET_KEYS)}"
+                          + (f" ({hint})" if hint else ""))
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise BudgetError(f"{key}: cannot read {raw!r}; write it as in the spec, e.g. "
+                          "5M, 64MiB or {batch_size: 128, limit: 8GiB}") from None
+    try:
+        budget = Budget.model_validate({key: value})
+    except ValidationError as problem:
+        first = problem.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BudgetError(f"{where}: {first['msg']}") from None
+    return _limits(budget, lambda _key: None)[0]
+
+
+def merge_limits(spec: tuple[Limit, ...], overrides: tuple[Limit, ...]) -> tuple[Limit, ...]:
+    """The spec's limits with each ``--budget`` flag replacing the limit of its key (or adding one)."""
+    replaced = {limit.key: limit for limit in overrides}
+    kept = [replaced.pop(limit.key, limit) for limit in spec]
+    return tuple(kept) + tuple(replaced.values())
+
+
+# --- the figures ------------------------------------------------------------------------------------------
+
+
+def _per_layer(analysis: Analysis, key: str, frozen: set[str]) -> dict[str, int]:
+    layers = analysis.layers
+    if key == "max_params":
+        return {name: f.params for name, f in layers.items()}
+    if key == "max_trainable_params":
+        return {name: 0 if name in frozen else f.trainable_params for name, f in layers.items()}
+    if key == "max_macs":
+        return {name: f.macs for name, f in layers.items()}
+    if key == "max_flops":
+        from netspec.flops import FLOPS_PER_MAC
+
+        return {name: FLOPS_PER_MAC * f.macs for name, f in layers.items()}
+    if key == "max_activation_memory":
+        from netspec.report import BYTES_PER_VALUE
+
+        return {name: BYTES_PER_VALUE * f.activation_size for name, f in layers.items()}
+    raise KeyError(key)
+
+
+_WHAT = {"max_params": "parameters", "max_trainable_params": "trainable parameters",
+         "max_macs": "MACs per example", "max_flops": "FLOPs per example",
+         "max_activation_memory": "of activations per example"}
+
+
+def _amount(key: str, value: int) -> str:
+    if key in ("max_activation_memory", "max_train_memory"):
+        return human_bytes(value)
+    return f"{value:,}" if value < 10**6 else f"{value:,} ({human_count(value)})"
+
+
+def _top(per_layer: dict[str, int], key: str, total: int) -> str:
+    ranked = sorted(((value, name) for name, value in per_layer.items() if value > 0), reverse=True)[:TOP_LAYERS]
+    shown = [f"'{name}' {_amount(key, value)} ({100 * value / total:.1f}%)" for value, name in ranked]
+    return "largest: " + ", ".join(shown)
+
+
+def _frozen_layers(analysis: Analysis) -> set[str]:
+    freeze = getattr(analysis.graph.train, "freeze", None)
+    if freeze is None:
+        return set()
+    from netspec.train.transfer import frozen_layers
+
+    return set(frozen_layers(analysis.graph, freeze))
+
+
+def _train_memory(analysis: Analysis, limit: Limit, frozen: set[str]):
+    from netspec.memory import estimate
+
+    train = analysis.graph.train
+    optimizer = limit.optimizer or (train.optimizer.name if train is not None else DEFAULT_OPTIMIZER)
+    momentum = train.optimizer.momentum if train is not None and train.optimizer.name == optimizer else 0.0
+    return estimate(analysis, limit.batch_size or 1, optimizer, momentum, frozenset(frozen))
+
+
+def _exceeded(key: str, figure: int, limit: Limit, top: str, extra: str = "") -> Diagnostic:
+    over = figure - limit.value
+    share = f", {100 * over / limit.value:.1f}% over" if limit.value else ""
+    what = _WHAT.get(key, "")
+    message = (f"{limit.origin} {key} is {_amount(key, limit.value)}, but the network has "
+               f"{_amount(key, figure)} {what}{extra}{share}").replace("  ", " ")
+    return Diagnostic("error", "over-budget", message, limit.span,
+                      "make the network smaller, or raise the limit if it is meant to grow", (top,))
+
+
+def check_budget(analysis: Analysis, limits: tuple[Limit, ...]) -> list[Diagnostic]:
+    """One ``over-budget`` error per limit the network exceeds (none when within)."""
+    out: list[Diagnostic] = []
+    frozen = _frozen_layers(analysis) if limits else set()
+    for limit in limits:
+        if limit.key == "max_train_memory":
+            found = _train_memory(analysis, limit, frozen)
+            if found.peak_bytes > limit.value:
+                per_layer = {layer.name: layer.total_bytes for layer in found.layers}
+                extra = (f" (estimated train-step peak, batch {found.batch_size}, {found.optimizer}: "
+                         f"weights {human_bytes(found.param_bytes)}, gradients {human_bytes(found.gradient_bytes)}, "
+                         f"optimizer {human_bytes(found.optimizer_bytes)}, activations "
+                         f"{human_bytes(found.activation_bytes)}, batch {human_bytes(found.batch_bytes)})")
+                out.append(_exceeded(limit.key, found.peak_bytes, limit, _top(per_layer, limit.key, found.peak_bytes),
+                                     extra))
+            continue
+        per_layer = _per_layer(analysis, limit.key, frozen)
+        figure = sum(per_layer.values())
+        if figure > limit.value:
+            out.append(_exceeded(limit.key, figure, limit, _top(per_layer, limit.key, figure)))
+    return out
+
+
+def with_origin(diagnostics: list[Diagnostic], path: str) -> list[Diagnostic]:
+    """``--budget`` errors have no span; name the file they were checked against."""
+    return [d if d.span is not None else replace(d, notes=d.notes + (f"checked against {path}",))
+            for d in diagnostics]
