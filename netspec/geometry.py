@@ -79,7 +79,8 @@ class AxisField:
         return self.size - 1 - self.padding
 
     def to_dict(self) -> dict:
-        return {"size": self.size, "stride": self.stride, "padding": self.padding}
+        return {"size": self.size, "stride": self.stride, "padding": self.padding,
+                "lookback": self.lookback, "lookahead": self.lookahead}
 
 
 Field = tuple[AxisField, ...]  # one per spatial axis of the network input
@@ -199,8 +200,9 @@ def geometry_warnings(analysis: Analysis, found: Geometry) -> list[Diagnostic]:
 
 
 def last_feature_map(analysis: Analysis) -> str | None:
-    """The last node (in execution order) whose output still has spatial axes:
-    the "last convolutional feature map" of Google's table."""
+    """The last node (in execution order) whose output is still a map wider than one
+    cell: the "last convolutional feature map" of Google's table (a global or 7×7
+    average pool to 1×1 and the classifier after it are not)."""
     spatial = [name for name, facts in analysis.layers.items()
-               if len(facts.output_shape) > 1 and facts.op != "input"]
+               if len(facts.output_shape) > 1 and facts.op != "input" and max(facts.output_shape[:-1]) > 1]
     return spatial[-1] if spatial else None

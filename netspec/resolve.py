@@ -89,7 +89,10 @@ def resolve_spec(spec: Spec, doc: SourceDoc, scale: str | None = None) -> tuple[
     chosen, problems = select_scale(spec, doc, scale)
     if problems:
         return None, problems
-    return _Resolver(spec, doc, chosen).run()
+    graph, found = _Resolver(spec, doc, chosen).run()
+    if graph is not None:
+        graph.meta["scale_name"] = scale if chosen is not None else None
+    return graph, found
 
 
 class _TooLarge(Exception):
