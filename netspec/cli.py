@@ -20,7 +20,7 @@ from netspec.diagnostics import NetspecError, render
 
 # Order shown in --help. Every name is a module in netspec.commands.
 COMMANDS = (
-    "check", "summary", "schema", "export",
+    "check", "summary", "diff", "expand", "schema", "export",
     "train", "eval", "predict", "bench",
     "features", "explain", "filters", "activations", "graph",
 )

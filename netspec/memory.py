@@ -19,10 +19,15 @@ given batch size and optimizer:
   zero_pad and average pooling are linear and keep nothing. 4 bytes per
   element, times the batch size;
 * **batch**: the input images (4 bytes per element) and one int32 label per
-  example.
+  example;
+* **backward workspace**: while the backward pass is at a layer, the gradient
+  of its output and of its input(s) exist at once: the largest such pair, for
+  the batch.
 
 The peak is the sum: weights + gradients + optimizer state + kept
-activations + batch. XLA's own figure for the jitted step
+activations + batch + backward workspace. The weights and optimizer state
+are counted once: the new values replace the old in place, as they do when
+the train step donates its state (netspec does on accelerators). XLA's own figure for the jitted step
 (``memory_analysis()``: arguments + outputs + temporaries) is compared with
 it by ``tests/test_memory.py``, which states the tolerance met. XLA fuses
 element-wise layers and may rematerialise or overlap buffers, so read the
@@ -90,6 +95,7 @@ class MemoryEstimate:
     optimizer_slots: int
     layers: tuple[LayerMemory, ...]
     batch_bytes: int
+    workspace_bytes: int = 0
 
     def _sum(self, attribute: str) -> int:
         return sum(getattr(layer, attribute) for layer in self.layers)
@@ -113,13 +119,14 @@ class MemoryEstimate:
     @property
     def peak_bytes(self) -> int:
         return self.param_bytes + self.gradient_bytes + self.optimizer_bytes + self.activation_bytes + \
-            self.batch_bytes
+            self.batch_bytes + self.workspace_bytes
 
     def to_dict(self) -> dict:
         return {"batch_size": self.batch_size, "optimizer": self.optimizer, "optimizer_slots": self.optimizer_slots,
                 "param_bytes": self.param_bytes, "gradient_bytes": self.gradient_bytes,
                 "optimizer_bytes": self.optimizer_bytes, "activation_bytes": self.activation_bytes,
-                "batch_bytes": self.batch_bytes, "peak_bytes": self.peak_bytes}
+                "batch_bytes": self.batch_bytes, "workspace_bytes": self.workspace_bytes,
+                "peak_bytes": self.peak_bytes}
 
 
 def kept_outputs(analysis: Analysis) -> dict[str, int]:
@@ -155,7 +162,7 @@ def estimate(analysis: Analysis, batch_size: int, optimizer: str = "adam", momen
     >>> graph = load("name: t\\ninput: [8, 8, 1]\\nlayers: [conv: {K: 4, F: 3}, relu, flatten, dense: {units: 2}]\\n")
     >>> est = estimate(analysis_of(graph), batch_size=2, optimizer="sgd")
     >>> est.param_bytes, est.gradient_bytes, est.optimizer_bytes, est.activation_bytes
-    (1800, 1800, 0, 1152)
+    (1320, 1320, 0, 2304)
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, but got {batch_size}")
@@ -170,5 +177,8 @@ def estimate(analysis: Analysis, batch_size: int, optimizer: str = "adam", momen
             optimizer_bytes=BYTES_PER_VALUE * trainable * slots, activation_bytes=batch_size * own))
     input_elements = prod(analysis.graph.input_shape)
     label = f"{optimizer}+momentum" if momentum > 0 and f"{optimizer}+momentum" in OPTIMIZER_SLOTS else optimizer
+    workspace = max((facts.activation_size + sum(prod(shape) for shape in facts.input_shapes)
+                     for facts in analysis.layers.values()), default=0)
     return MemoryEstimate(batch_size=batch_size, optimizer=label, optimizer_slots=slots, layers=tuple(layers),
-                          batch_bytes=batch_size * (BYTES_PER_VALUE * input_elements + LABEL_BYTES))
+                          batch_bytes=batch_size * (BYTES_PER_VALUE * input_elements + LABEL_BYTES),
+                          workspace_bytes=batch_size * BYTES_PER_VALUE * workspace)

@@ -244,7 +244,8 @@ class Summary:
         return [(f"Train memory (batch {m.batch_size}, {m.optimizer})",
                  f"{human_bytes(m.peak_bytes)} estimated peak = weights {human_bytes(m.param_bytes)} + gradients "
                  f"{human_bytes(m.gradient_bytes)} + optimizer state {human_bytes(m.optimizer_bytes)} + kept "
-                 f"activations {human_bytes(m.activation_bytes)} + batch {human_bytes(m.batch_bytes)}")]
+                 f"activations {human_bytes(m.activation_bytes)} + batch {human_bytes(m.batch_bytes)} + backward workspace "
+                 f"{human_bytes(m.workspace_bytes)}")]
 
     def table(self) -> str:
         """A fixed-width table (numbers right-aligned) followed by the totals."""

@@ -80,8 +80,10 @@ class Scale(BaseModel):
 def round_filters(filters: int, scale: Scale) -> int:
     """K after ``scale``'s width (see the module docstring).
 
-    >>> round_filters(32, Scale(width=1.1)), round_filters(1280, Scale(width=0.25, max_channels=1024))
-    (40, 256)
+    >>> round_filters(32, Scale(width=1.1)), round_filters(36, Scale(width=1.1))   # 35.2 -> 32, 39.6 -> 40
+    (32, 40)
+    >>> round_filters(1280, Scale(width=0.25, max_channels=1024))   # min(1280, 1024) x 0.25
+    256
     >>> round_filters(24, Scale(width=0.25))   # 6 -> never below the divisor
     8
     """
