@@ -261,19 +261,22 @@ def _groups(names: list[str], analysis: Analysis, other_names: set[str], side: s
     """Group unmatched layers by the outermost block path none of whose layers the other network has."""
     if not names:
         return ()
-    graph = analysis.graph
-    every = [node.name for node in graph.nodes]
+    def prefixes(name: str) -> list[str]:
+        parts = name.split("/")
+        return ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+
+    total: dict[str, int] = {}
+    missing: dict[str, int] = {}
     unmatched = set(names)
+    for node in analysis.graph.nodes:
+        for prefix in prefixes(node.name):
+            total[prefix] = total.get(prefix, 0) + 1
+            missing[prefix] = missing.get(prefix, 0) + (node.name in unmatched)
+    elsewhere = {prefix for name in other_names for prefix in prefixes(name)}
     groups: dict[str, list[str]] = {}
     for name in names:
-        parts = name.split("/")
-        key = name
-        for depth in range(1, len(parts)):
-            prefix = "/".join(parts[:depth])
-            inside = [n for n in every if n.startswith(prefix + "/")]
-            if all(n in unmatched for n in inside) and not any(n.startswith(prefix + "/") for n in other_names):
-                key = prefix
-                break
+        key = next((prefix for prefix in prefixes(name)
+                    if missing[prefix] == total[prefix] and prefix not in elsewhere), name)
         groups.setdefault(key, []).append(name)
     out = []
     for path, members in groups.items():
