@@ -114,3 +114,10 @@ def test_check_json_carries_the_budget_error(capsys):
     assert main(["check", "specs/lenet.yaml", "--budget", "max_macs=1K", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report[0]["diagnostics"][0]["code"] == "over-budget"
+
+
+def test_summary_over_budget_still_reports_and_exits_one(capsys):
+    assert main(["summary", "specs/lenet.yaml", "--budget", "max_params=60K"]) == 1
+    captured = capsys.readouterr()
+    assert "Total params" in captured.out and "over-budget" not in captured.out
+    assert "--budget max_params is 60,000" in captured.err

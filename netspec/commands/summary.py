@@ -38,12 +38,22 @@ def run(args: argparse.Namespace) -> int:
     from netspec.report import summarize
 
     result = check_file(args.spec, budget=tuple(args.budget))
-    if not result.ok or result.analysis is None:
+    # Over budget, the report still prints (it shows where the figures come from); the exit status is 1.
+    over = [d for d in result.errors if d.code == "over-budget"]
+    if len(over) != len(result.errors) or result.analysis is None:
         raise NetspecError(result.diagnostics)
+    analysis = result.analysis
+    if over:
+        from dataclasses import replace
+
+        analysis = replace(analysis, diagnostics=tuple(d for d in analysis.diagnostics if d not in over))
     warnings = [d for d in result.diagnostics if not d.is_error]
     if warnings and args.format != "json":  # JSON carries them inside
         print(render(warnings, color=_use_color(sys.stderr)), file=sys.stderr)
-    report = summarize(result.analysis, batch_size=args.batch_size, optimizer=args.optimizer)
+    report = summarize(analysis, batch_size=args.batch_size, optimizer=args.optimizer)
     text = {"table": report.table, "markdown": report.markdown, "json": report.json}[args.format]()
     print(text)
+    if over:
+        print(render(over, color=_use_color(sys.stderr)), file=sys.stderr)
+        return 1
     return 0
