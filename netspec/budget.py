@@ -168,27 +168,40 @@ def _exceeded(key: str, figure: int, limit: Limit, top: str, extra: str = "") ->
                       "make the network smaller, or raise the limit if it is meant to grow", (top,))
 
 
+def _figures(analysis: Analysis, limit: Limit, frozen: set[str]) -> tuple[int, dict[str, int], str]:
+    """(the network's figure for ``limit``, its per-layer parts, words describing how it was found)."""
+    if limit.key == "max_train_memory":
+        found = _train_memory(analysis, limit, frozen)
+        extra = (f" (estimated train-step peak, batch {found.batch_size}, {found.optimizer}: "
+                 f"weights {human_bytes(found.param_bytes)}, gradients {human_bytes(found.gradient_bytes)}, "
+                 f"optimizer {human_bytes(found.optimizer_bytes)}, activations {human_bytes(found.activation_bytes)}, "
+                 f"batch {human_bytes(found.batch_bytes)}, workspace {human_bytes(found.workspace_bytes)})")
+        return found.peak_bytes, {layer.name: layer.total_bytes for layer in found.layers}, extra
+    per_layer = _per_layer(analysis, limit.key, frozen)
+    return sum(per_layer.values()), per_layer, ""
+
+
 def check_budget(analysis: Analysis, limits: tuple[Limit, ...]) -> list[Diagnostic]:
     """One ``over-budget`` error per limit the network exceeds (none when within)."""
     out: list[Diagnostic] = []
     frozen = _frozen_layers(analysis) if limits else set()
     for limit in limits:
-        if limit.key == "max_train_memory":
-            found = _train_memory(analysis, limit, frozen)
-            if found.peak_bytes > limit.value:
-                per_layer = {layer.name: layer.total_bytes for layer in found.layers}
-                extra = (f" (estimated train-step peak, batch {found.batch_size}, {found.optimizer}: "
-                         f"weights {human_bytes(found.param_bytes)}, gradients {human_bytes(found.gradient_bytes)}, "
-                         f"optimizer {human_bytes(found.optimizer_bytes)}, activations "
-                         f"{human_bytes(found.activation_bytes)}, batch {human_bytes(found.batch_bytes)})")
-                out.append(_exceeded(limit.key, found.peak_bytes, limit, _top(per_layer, limit.key, found.peak_bytes),
-                                     extra))
-            continue
-        per_layer = _per_layer(analysis, limit.key, frozen)
-        figure = sum(per_layer.values())
+        figure, per_layer, extra = _figures(analysis, limit, frozen)
         if figure > limit.value:
-            out.append(_exceeded(limit.key, figure, limit, _top(per_layer, limit.key, figure)))
+            out.append(_exceeded(limit.key, figure, limit, _top(per_layer, limit.key, figure), extra))
     return out
+
+
+def budget_usage(analysis: Analysis, limits: tuple[Limit, ...]) -> list[str]:
+    """One line per limit: the figure, the limit and the share used (for check's report)."""
+    frozen = _frozen_layers(analysis) if limits else set()
+    lines = []
+    for limit in limits:
+        figure, _, _ = _figures(analysis, limit, frozen)
+        share = f" ({100 * figure / limit.value:.0f}%)" if limit.value else ""
+        batch = f" at batch {limit.batch_size}" if limit.batch_size else ""
+        lines.append(f"{limit.key}{batch}: {_amount(limit.key, figure)} of {_amount(limit.key, limit.value)}{share}")
+    return lines
 
 
 def with_origin(diagnostics: list[Diagnostic], path: str) -> list[Diagnostic]:

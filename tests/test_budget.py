@@ -121,3 +121,11 @@ def test_summary_over_budget_still_reports_and_exits_one(capsys):
     captured = capsys.readouterr()
     assert "Total params" in captured.out and "over-budget" not in captured.out
     assert "--budget max_params is 60,000" in captured.err
+
+
+def test_check_shows_the_headroom_of_each_limit(capsys):
+    assert main(["check", "specs/lenet.yaml", "--budget", "max_params=100K", "--budget",
+                 "max_train_memory={batch_size: 64, limit: 1GiB}"]) == 0
+    out = capsys.readouterr().out
+    assert "within budget: max_params: 61,706 of 100,000 (62%)" in out
+    assert "within budget: max_train_memory at batch 64:" in out and "of 1.00 GiB" in out

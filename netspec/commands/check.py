@@ -40,9 +40,17 @@ def run(args: argparse.Namespace) -> int:
             suffix = f", {warnings} warning(s)" if warnings else ""
             print(f"{result.path}: ok — {analysis.graph.name}, output {_shape(analysis.output.output_shape)}, "
                   f"{analysis.total_params:,} params{suffix}")
+            for line in _budget_lines(analysis, args.budget):
+                print(f"  within budget: {line}")
     if len(results) > 1 and not args.quiet:
         print(f"{len(results) - len(failed)} of {len(results)} spec(s) clean")
     return 1 if failed else 0
+
+
+def _budget_lines(analysis, overrides) -> list[str]:
+    from netspec.budget import budget_usage, merge_limits
+
+    return budget_usage(analysis, merge_limits(analysis.graph.meta.get("budget", ()), tuple(overrides)))
 
 
 def _shape(shape: tuple[int, ...]) -> str:
