@@ -114,6 +114,9 @@ def test_check_json_carries_the_budget_error(capsys):
     assert main(["check", "specs/lenet.yaml", "--budget", "max_macs=1K", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report[0]["diagnostics"][0]["code"] == "over-budget"
+    assert main(["check", "specs/lenet.yaml", "--format", "json"]) == 0
+    clean = json.loads(capsys.readouterr().out)[0]
+    assert (clean["macs"], clean["flops"]) == (416_520, 833_040)
 
 
 def test_summary_over_budget_still_reports_and_exits_one(capsys):

@@ -64,5 +64,6 @@ def _result_dict(result) -> dict:
         analysis = result.analysis
         out.update(name=analysis.graph.name, output_shape=list(analysis.output.output_shape),
                    total_params=analysis.total_params, trainable_params=analysis.trainable_params,
-                   non_trainable_params=analysis.non_trainable_params)
+                   non_trainable_params=analysis.non_trainable_params, macs=analysis.macs,
+                   flops=2 * analysis.macs)
     return out
