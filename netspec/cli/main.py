@@ -1,6 +1,6 @@
 """The ``netspec`` command line.
 
-Each sub-command lives in ``netspec/commands/<name>.py`` with ``HELP``,
+Each sub-command lives in ``netspec/cli/commands/<name>.py`` with ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
 JAX only inside ``run``, so building the parser (and running ``check`` or
 ``summary``) never loads it.
