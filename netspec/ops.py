@@ -65,15 +65,17 @@ class Op:
     fuses_activation: bool = False  # carries an ``activation`` applied after it
     merge: bool = False  # takes several inputs (a ``from:`` list)
     pads_input: bool = False  # its attrs are explicit (low, high) pads, recorded like a window's
+    width_scaled: bool = False  # its ``filters`` grow with a named scale's width (``scales:``, --scale)
 
 
 OPS: dict[str, Op] = {
     "input": Op(InputAttrs),
-    "conv": Op(ConvAttrs, _CONV, spatial=True, windowed=True, strided=True, weighted=True, fuses_activation=True),
+    "conv": Op(ConvAttrs, _CONV, spatial=True, windowed=True, strided=True, weighted=True, fuses_activation=True,
+               width_scaled=True),
     "depthwise_conv": Op(DepthwiseConvAttrs, _CONV, spatial=True, windowed=True, strided=True, weighted=True,
                          fuses_activation=True),
     "separable_conv": Op(SeparableConvAttrs, _CONV, spatial=True, windowed=True, strided=True, weighted=True,
-                         fuses_activation=True),
+                         fuses_activation=True, width_scaled=True),
     "pool": Op(PoolAttrs, _POOL, spatial=True, windowed=True, strided=True),
     "global_pool": Op(GlobalPoolAttrs, _POOL),
     "dense": Op(DenseAttrs, _DENSE, weighted=True, fuses_activation=True),

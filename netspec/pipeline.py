@@ -2,8 +2,9 @@
 
 read (:func:`read_spec_file`) -> load (:func:`netspec.spec.source.load_yaml`)
 -> validate (:func:`netspec.spec.network.validate`) -> resolve
-(:func:`netspec.resolve.expand.resolve_spec`) -> infer
-(:func:`netspec.infer.rules.infer`). No other module drives these stages.
+(:func:`netspec.resolve.expand.resolve_spec`, at a named scale) -> infer
+(:func:`netspec.infer.rules.infer`, then the merge-alignment and budget checks
+of :func:`netspec.infer.checks.checked_analysis`). No other module drives these stages.
 
 Nothing here imports JAX; ``netspec check`` and ``netspec summary`` run on
 this path alone.
@@ -15,10 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netspec.diagnostics import Diagnostic, NetspecError, error
+from netspec.infer.checks import checked_analysis
 from netspec.infer.facts import Analysis
 from netspec.infer.rules import infer
 from netspec.ir import Graph
 from netspec.resolve.expand import resolve_spec
+from netspec.resolve.scaling import active_scale
+from netspec.spec.budget import Limit
 from netspec.spec.network import validate
 from netspec.spec.source import load_yaml
 
@@ -66,11 +70,12 @@ def read_spec_file(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
         return None, [error("unreadable", f"cannot read {shown}: {exc.strerror}")]
 
 
-def resolve_text(text: str, path: str) -> tuple[Graph | None, list[Diagnostic]]:
+def resolve_text(text: str, path: str, scale: str | None = None) -> tuple[Graph | None, list[Diagnostic]]:
     """YAML text -> (Graph, diagnostics); the graph is None iff there is an error.
 
     Every stage reports all it finds: YAML problems, then every schema error,
-    then resolution errors (names, ``from:``, template expansion).
+    then resolution errors (names, ``from:``, template expansion). ``scale``
+    names one of the spec's ``scales:`` to resolve it at (docs/analysis.md).
     """
     doc, diagnostics = load_yaml(text, path)
     if doc is None:
@@ -79,57 +84,62 @@ def resolve_text(text: str, path: str) -> tuple[Graph | None, list[Diagnostic]]:
     diagnostics += found
     if spec is None:
         return None, diagnostics
-    graph, found = resolve_spec(spec, doc)
+    graph, found = resolve_spec(spec, doc, scale)
     diagnostics += found
     if any(diagnostic.is_error for diagnostic in diagnostics):
         return None, diagnostics
     return graph, diagnostics
 
 
-def check_text(text: str, path: str = "<spec>") -> Checked:
-    """Resolve and infer a spec given as text; never raises for user errors."""
-    graph, diagnostics = resolve_text(text, path)
+def check_text(text: str, path: str = "<spec>", scale: str | None = None, budget: tuple[Limit, ...] = ()) -> Checked:
+    """Resolve and infer a spec given as text; never raises for user errors.
+
+    ``scale`` names one of the spec's ``scales:`` (default: the one chosen with
+    ``--scale``); ``budget`` holds :class:`netspec.spec.budget.Limit` overrides
+    (``--budget``) of its ``budget:``.
+    """
+    graph, diagnostics = resolve_text(text, path, active_scale(scale))
     if graph is None:
         return Checked(path, None, None, tuple(diagnostics))
-    analysis = infer(graph)
+    analysis = checked_analysis(infer(graph), budget)
     return Checked(path, graph, analysis, tuple(diagnostics) + tuple(analysis.diagnostics))
 
 
-def check_file(path: str | Path) -> Checked:
+def check_file(path: str | Path, scale: str | None = None, budget: tuple[Limit, ...] = ()) -> Checked:
     """Like :func:`check_text` for a file (a missing file is a diagnostic)."""
     text, problems = read_spec_file(path)
     if text is None:
         return Checked(str(path), None, None, tuple(problems))
-    return check_text(text, str(path))
+    return check_text(text, str(path), scale, budget)
 
 
 def _looks_like_text(source: str | Path) -> bool:
     return isinstance(source, str) and ("\n" in source or source.lstrip().startswith("{"))
 
 
-def analyze(source: str | Path | Graph) -> Checked:
+def analyze(source: str | Path | Graph, scale: str | None = None) -> Checked:
     """Run the static pipeline on a path, spec text, or an already resolved Graph."""
     if isinstance(source, Graph):
         analysis = infer(source)
         return Checked(source.source_path or source.name, source, analysis, analysis.diagnostics)
     if _looks_like_text(source):
-        return check_text(str(source))
-    return check_file(source)
+        return check_text(str(source), scale=scale)
+    return check_file(source, scale)
 
 
-def load(source: str | Path) -> Graph:
+def load(source: str | Path, scale: str | None = None) -> Graph:
     """Load, validate, resolve and shape-check a spec (a path or YAML text).
 
     Returns the resolved :class:`~netspec.ir.Graph`; its static analysis is
     kept in ``graph.meta["analysis"]`` and warnings in ``graph.meta["warnings"]``.
     Raises :class:`~netspec.diagnostics.NetspecError` carrying every
-    diagnostic when there is any error.
+    diagnostic when there is any error. ``scale`` names one of the spec's ``scales:``.
 
     >>> graph = load("name: tiny\\ninput: [4, 4, 1]\\nlayers: [flatten, {dense: {units: 2}}]\\n")
     >>> graph.name, graph.meta["analysis"].output.output_shape
     ('tiny', (2,))
     """
-    checked = analyze(source)
+    checked = analyze(source, scale)
     if not checked.ok or checked.graph is None:
         raise NetspecError(checked.diagnostics)
     checked.graph.meta["analysis"] = checked.analysis

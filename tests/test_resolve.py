@@ -508,6 +508,6 @@ def test_allow_takes_warning_codes_only():
           - conv: {K: 2, F: 2, allow: [window-too-large]}
         """
     problems = problems_of(text)
-    assert "net.yaml:4:37: error: conv: allow must be a warning code (unseen-input), but got 'unseen-inptu'" in problems
+    assert "net.yaml:4:37: error: conv: allow must be a warning code (unseen-input, misaligned-merge), but got 'unseen-inptu'" in problems
     assert "did you mean 'unseen-input'?" in problems
     assert "but got 'window-too-large'" in problems and "errors cannot be allowed" in problems

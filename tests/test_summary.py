@@ -21,15 +21,18 @@ from netspec.ir import (
 from netspec.report.summary import human_bytes, human_count, summarize, type_label
 
 LAYER_KEYS = {"name", "type", "output_shape", "params", "trainable_params", "non_trainable_params", "macs",
-              "receptive_field", "inputs"}
-TOP_KEYS = {"name", "input_shape", "output_shape", "total_params", "trainable_params", "non_trainable_params",
-            "macs", "receptive_field", "param_bytes", "activation_bytes", "warnings", "layers"}
+              "flops", "receptive_field", "geometry", "inputs", "training_memory"}
+TOP_KEYS = {"schema_version", "name", "scale", "input_shape", "output_shape", "total_params", "trainable_params",
+            "non_trainable_params", "macs", "flops", "receptive_field", "geometry", "param_bytes",
+            "activation_bytes", "training_memory", "warnings", "layers"}
 
 
 def test_doctests():
     # by module path: netspec.__init__ defines a summary() function of the same name
-    failures, tried = doctest.testmod(importlib.import_module("netspec.report.summary"))
-    assert tried >= 2 and failures == 0
+    for name in ("netspec.report.summary", "netspec.spec.units", "netspec.infer.flops"):  # human_count/human_bytes live in units
+        failures, tried = doctest.testmod(importlib.import_module(name))
+        assert failures == 0, name
+    assert tried >= 1
 
 
 def test_json_contract_for_lenet():
@@ -44,9 +47,11 @@ def test_json_contract_for_lenet():
     assert data["activation_bytes"] == 4 * 9_288
     assert data["warnings"] == []
     first_conv = data["layers"][1]
+    axis = {"size": 5, "stride": 1, "padding": 2, "lookback": 2, "lookahead": 2}
     assert first_conv == {"name": "conv_1", "type": "conv", "output_shape": [28, 28, 6], "params": 156,
-                          "trainable_params": 156, "non_trainable_params": 0, "macs": 117_600,
-                          "receptive_field": [5, 5], "inputs": ["input"]}
+                          "trainable_params": 156, "non_trainable_params": 0, "macs": 117_600, "flops": 235_200,
+                          "receptive_field": [5, 5], "geometry": [axis, axis], "inputs": ["input"],
+                          "training_memory": None}
     assert [layer["name"] for layer in data["layers"]][:3] == ["input", "conv_1", "pool_2"]
     assert json.loads(report.json()) == data
 
@@ -109,7 +114,7 @@ def test_markdown_has_one_row_per_layer_and_the_totals():
     markdown = report.markdown()
     rows = [line for line in markdown.splitlines() if line.startswith("| `")]
     assert len(rows) == len(report.layers) == 1 + 13 + 5
-    assert all(row.count(" | ") == 6 for row in rows)
+    assert all(row.count(" | ") == 9 for row in rows)  # 10 columns: ... MACs, FLOPs, Stride, Pad, RF, Inputs
     assert "- **Total params:** 14,714,688" in markdown  # Keras VGG16(include_top=False)
     assert "- **Receptive field:** 212×212" in markdown
 

@@ -4,6 +4,6 @@
 helpers several commands share, ``commands/<name>.py`` one sub-command each.
 """
 
-from netspec.cli.main import COMMANDS, build_parser, main
+from netspec.cli.main import COMMANDS, UNSCALED, build_parser, main
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "UNSCALED", "build_parser", "main"]

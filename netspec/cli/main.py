@@ -1,6 +1,6 @@
 """The ``netspec`` command line.
 
-Each sub-command lives in ``netspec/commands/<name>.py`` with ``HELP``,
+Each sub-command lives in ``netspec/cli/commands/<name>.py`` with ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
 JAX only inside ``run``, so building the parser (and running ``check`` or
 ``summary``) never loads it.
@@ -18,14 +18,17 @@ import sys
 
 from netspec.cli.colour import use_color
 from netspec.diagnostics import NetspecError, render
+from netspec.resolve.scaling import chosen_scale
 from netspec.version import __version__
 
 # Order shown in --help. Every name is a module in netspec.cli.commands.
 COMMANDS = (
-    "check", "summary", "schema", "export",
+    "check", "summary", "diff", "expand", "schema", "export",
     "train", "eval", "predict", "bench",
     "features", "explain", "filters", "activations", "graph",
 )
+
+UNSCALED = ("schema", "diff")  # commands without one spec to scale (diff has its own --scale-a/--scale-b)
 
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
 
@@ -38,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"netspec.cli.commands.{name}")
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
+        if name not in UNSCALED:
+            command_parser.add_argument("--scale", metavar="NAME", default=None,
+                                        help="resolve the spec at one of its named scales (scales: in the spec)")
         command_parser.set_defaults(_run=module.run)
     return parser
 
@@ -46,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
     try:
-        return int(args._run(args) or 0)
+        with chosen_scale(getattr(args, "scale", None)):
+            return int(args._run(args) or 0)
     except NetspecError as exc:
         print(render(exc.diagnostics, color=use_color(sys.stderr)), file=sys.stderr)
         return 1

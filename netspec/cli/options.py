@@ -1,4 +1,5 @@
-"""Command-line pieces shared by ``train``, ``eval``, ``predict`` and ``bench``.
+"""Command-line pieces shared by ``train``, ``eval``, ``predict`` and ``bench``,
+and by the static commands (``check``, ``summary``: ``--budget KEY=VALUE``).
 
 JAX-free: command modules import this when the parser is built.
 """
@@ -9,6 +10,7 @@ import argparse
 from typing import Any
 
 from netspec.diagnostics import NetspecError, error
+from netspec.spec.budget import BUDGET_KEYS, BudgetError, Limit, parse_override
 
 # (flag, TrainSpec path, type, help): each flag overrides one key of train:.
 TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
@@ -121,3 +123,20 @@ def load_dataset(source: str | None, graph, *, val_split: float, seed: int, args
         horizon=options["horizon"],
         download=not args.no_download,
     )
+
+
+# --- the static commands (check, summary) ------------------------------------------------------------------
+
+
+def _budget(text: str) -> Limit:
+    try:
+        return parse_override(text)
+    except BudgetError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
+def add_budget(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--budget", metavar="KEY=VALUE", type=_budget, action="append", default=[],
+                        help="add or override one limit of the spec's budget: (repeatable); keys: "
+                             f"{', '.join(BUDGET_KEYS)}; e.g. max_params=5M, max_activation_memory=64MiB, "
+                             "'max_train_memory={batch_size: 128, limit: 8GiB}'")

@@ -1,54 +1,46 @@
 """The static report of a network: per layer and in total (pure Python).
 
-:func:`summarize` turns an :class:`~netspec.facts.Analysis` into a
+:func:`summarize` turns an :class:`~netspec.infer.facts.Analysis` into a
 :class:`Summary`, which renders as a fixed-width table (``str()``), Markdown
-or JSON. ``Summary.to_dict()`` is the stable JSON contract::
+or JSON. ``Summary.to_dict()`` is the stable JSON contract, documented in
+docs/summary-json.md and described by the JSON Schema of
+:mod:`netspec.report.schema` (``netspec schema --summary``)::
 
-    {name, input_shape, output_shape, total_params, trainable_params,
-     non_trainable_params, macs, receptive_field, param_bytes,
-     activation_bytes, warnings: [diagnostic dicts],
+    {schema_version, name, input_shape, output_shape, total_params,
+     trainable_params, non_trainable_params, macs, flops, receptive_field,
+     geometry: [{size, stride, padding} per axis], param_bytes,
+     activation_bytes, training_memory: {...} | null, scale,
+     warnings: [diagnostic dicts],
      layers: [{name, type, output_shape, params, trainable_params,
-               non_trainable_params, macs, receptive_field, inputs}]}
+               non_trainable_params, macs, flops, receptive_field,
+               geometry, inputs, training_memory: {...} | null}]}
 
 Memory is float32: ``param_bytes = 4 · total params``; ``activation_bytes =
 4 · Σ elements of every node's output`` (the input included), per example.
+FLOPs are 2 per MAC (:mod:`netspec.infer.flops`); geometry is the receptive
+field's size, effective stride and effective padding (:mod:`netspec.infer.geometry`);
+training memory is the estimate of :mod:`netspec.infer.memory`, present when a
+batch size is given.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import cast
 
 from netspec.diagnostics import Diagnostic, NetspecError
 from netspec.infer.facts import Analysis
+from netspec.infer.flops import FLOPS_PER_MAC
+from netspec.infer.geometry import AxisField, geometry
+from netspec.infer.memory import BYTES_PER_VALUE, LayerMemory, MemoryEstimate, estimate
 from netspec.infer.shapes import format_extent
 from netspec.ir import Node
+from netspec.spec.train import TrainSpec
+from netspec.spec.units import human_bytes, human_count
 
-BYTES_PER_VALUE = 4  # float32
-
-
-def human_count(count: int) -> str:
-    """A count with an SI suffix (powers of 1000), as MACs are quoted.
-
-    >>> human_count(1_813_552_128), human_count(416_520), human_count(840)
-    ('1.8 G', '416.5 K', '840')
-    """
-    for suffix, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if count >= scale:
-            return f"{count / scale:.1f} {suffix}"
-    return str(count)
-
-
-def human_bytes(size: int) -> str:
-    """A byte count in binary units.
-
-    >>> human_bytes(246_824), human_bytes(553_432_081 * 4), human_bytes(12)
-    ('241.04 KiB', '2.06 GiB', '12 B')
-    """
-    for suffix, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:.2f} {suffix}"
-    return f"{size} B"
+__all__ = ["BYTES_PER_VALUE", "LayerRow", "Summary", "human_bytes", "human_count", "summarize", "type_label"]
+SCHEMA_VERSION = 1  # of to_dict(); bumped only when a key changes meaning or disappears
 
 
 def _padding_label(padding) -> str:
@@ -123,17 +115,24 @@ class LayerRow:
     inputs: tuple[str, ...]
     branches: bool  # inputs are not just the previous row: show them
     frozen: bool = False  # train.freeze keeps its weights: they count as non-trainable
+    geometry: tuple[AxisField, ...] = ()  # per spatial axis of the network input
+    memory: LayerMemory | None = None  # when a batch size was given
 
     @property
     def params(self) -> int:
         return self.trainable_params + self.non_trainable_params
 
+    @property
+    def flops(self) -> int:
+        return FLOPS_PER_MAC * self.macs
+
     def to_dict(self) -> dict:
         return {
             "name": self.name, "type": self.type, "output_shape": list(self.output_shape),
             "params": self.params, "trainable_params": self.trainable_params,
-            "non_trainable_params": self.non_trainable_params, "macs": self.macs,
-            "receptive_field": list(self.receptive_field), "inputs": list(self.inputs),
+            "non_trainable_params": self.non_trainable_params, "macs": self.macs, "flops": self.flops,
+            "receptive_field": list(self.receptive_field), "geometry": [axis.to_dict() for axis in self.geometry],
+            "inputs": list(self.inputs), "training_memory": self.memory.to_dict() if self.memory else None,
         }
 
 
@@ -162,6 +161,13 @@ class Summary:
     activation_bytes: int
     warnings: tuple[Diagnostic, ...]
     layers: tuple[LayerRow, ...]
+    geometry: tuple[AxisField, ...] = ()  # of the output node, per axis
+    memory: MemoryEstimate | None = None  # when a batch size was given
+    scale: str | None = None  # the named scale the network was resolved at
+
+    @property
+    def flops(self) -> int:
+        return FLOPS_PER_MAC * self.macs
 
     @property
     def total_params(self) -> int:
@@ -173,16 +179,21 @@ class Summary:
 
     def to_dict(self) -> dict:
         return {
+            "schema_version": SCHEMA_VERSION,
             "name": self.name,
+            "scale": self.scale,
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
             "macs": self.macs,
+            "flops": self.flops,
             "receptive_field": list(self.receptive_field),
+            "geometry": [axis.to_dict() for axis in self.geometry],
             "param_bytes": self.param_bytes,
             "activation_bytes": self.activation_bytes,
+            "training_memory": self.memory.to_dict() if self.memory else None,
             "warnings": [d.to_dict() for d in self.warnings],
             "layers": [row.to_dict() for row in self.layers],
         }
@@ -190,9 +201,17 @@ class Summary:
     def json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
 
+    def _header(self) -> list[str]:
+        memory = ["Train mem"] if self.memory else []
+        return ["Layer", "Type", "Output shape", "Params", "MACs", "FLOPs", *memory, "Stride", "Pad", "RF",
+                "Inputs"]
+
     def _cells(self) -> list[list[str]]:
         return [
             [row.name, row.label, str(row.output_shape), f"{row.params:,}", human_count(row.macs),
+             human_count(row.flops), *([human_bytes(row.memory.total_bytes)] if self.memory else []),
+             format_extent([axis.stride for axis in row.geometry]),
+             format_extent([axis.padding for axis in row.geometry]),
              format_extent(row.receptive_field), _inputs_cell(row)]
             for row in self.layers
         ]
@@ -203,17 +222,40 @@ class Summary:
             ("Trainable params", f"{self.trainable_params:,}"),
             ("Non-trainable params", f"{self.non_trainable_params:,}"),
             ("MACs", f"{human_count(self.macs)} ({self.macs:,}) per example"),
+            ("FLOPs", f"{human_count(self.flops)} ({self.flops:,}) per example, 2 per MAC"),
             ("Activation memory", f"{human_bytes(self.activation_bytes)} per example"),
+            *self._memory_totals(),
             ("Output shape", str(self.output_shape)),
-            ("Receptive field", format_extent(self.receptive_field) or "-"),
+            ("Receptive field", (format_extent(self.receptive_field) or "-") + self._geometry_total()),
+            *([("Scale", self.scale)] if self.scale else []),
         ]
+
+    def _geometry_total(self) -> str:
+        if not self.geometry:
+            return ""
+        text = (f", effective stride {format_extent([a.stride for a in self.geometry])}, "
+                f"effective padding {format_extent([a.padding for a in self.geometry])}")
+        if len(self.geometry) == 1 and len(self.input_shape) == 2:  # a sequence: say it in time steps
+            (axis,) = self.geometry
+            text += f"; each output sees {axis.lookback} steps back and {axis.lookahead} ahead"
+        return text
+
+    def _memory_totals(self) -> list[tuple[str, str]]:
+        m = self.memory
+        if m is None:
+            return []
+        return [(f"Train memory (batch {m.batch_size}, {m.optimizer})",
+                 f"{human_bytes(m.peak_bytes)} estimated peak = weights {human_bytes(m.param_bytes)} + gradients "
+                 f"{human_bytes(m.gradient_bytes)} + optimizer state {human_bytes(m.optimizer_bytes)} + kept "
+                 f"activations {human_bytes(m.activation_bytes)} + batch {human_bytes(m.batch_bytes)} + backward workspace "
+                 f"{human_bytes(m.workspace_bytes)}")]
 
     def table(self) -> str:
         """A fixed-width table (numbers right-aligned) followed by the totals."""
-        header = ["Layer", "Type", "Output shape", "Params", "MACs", "RF", "Inputs"]
+        header = self._header()
         rows = self._cells()
         widths = [max(len(line[i]) for line in [header, *rows]) for i in range(len(header))]
-        right = {3, 4}
+        right = set(range(3, len(header) - 4))
 
         def line(cells: list[str]) -> str:
             parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
@@ -229,9 +271,9 @@ class Summary:
 
     def markdown(self) -> str:
         """A GitHub-flavoured Markdown table, the totals and any warnings."""
-        header = ["Layer", "Type", "Output shape", "Params", "MACs", "RF", "Inputs"]
-        out = [f"### {self.name}", "", "| " + " | ".join(header) + " |",
-               "|" + "|".join(["---", "---", "---", "---:", "---:", "---", "---"]) + "|"]
+        header = self._header()
+        aligns = ["---"] * 3 + ["---:"] * (len(header) - 7) + ["---"] * 4
+        out = [f"### {self.name}", "", "| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"]
         for cells in self._cells():
             escaped = [f"`{c}`" if i == 0 else c.replace("|", "\\|") for i, c in enumerate(cells)]
             out.append("| " + " | ".join(escaped) + " |")
@@ -256,13 +298,18 @@ def _frozen(graph) -> set[str]:
     return set(frozen_layers(graph, freeze))
 
 
-def summarize(analysis: Analysis) -> Summary:
+def summarize(analysis: Analysis, batch_size: int | None = None, optimizer: str | None = None) -> Summary:
     """The report of an error-free analysis; raises NetspecError if it has errors
-    (a partial analysis has no output to report)."""
+    (a partial analysis has no output to report). With ``batch_size`` it carries
+    the training-memory estimate for that batch and ``optimizer`` (default: the
+    spec's train: optimizer, else adam)."""
     if analysis.errors:
         raise NetspecError(analysis.diagnostics)
     graph = analysis.graph
     frozen = _frozen(graph)
+    fields = graph.meta.get("geometry") or geometry(analysis)
+    memory = _memory(analysis, batch_size, optimizer, frozen) if batch_size is not None else None
+    by_layer = {layer.name: layer for layer in memory.layers} if memory else {}
     rows = []
     previous: str | None = None
     for node in graph.nodes:
@@ -275,7 +322,8 @@ def summarize(analysis: Analysis) -> Summary:
             name=node.name, type=node.op, label=type_label(node) + (" (frozen)" if is_frozen else ""),
             output_shape=facts.output_shape, trainable_params=trainable, non_trainable_params=fixed,
             macs=facts.macs, receptive_field=facts.receptive_field, inputs=node.inputs,
-            branches=bool(node.inputs) and node.inputs != (previous,), frozen=is_frozen))
+            branches=bool(node.inputs) and node.inputs != (previous,), frozen=is_frozen,
+            geometry=fields.fields.get(node.name, ()), memory=by_layer.get(node.name)))
         previous = node.name
     output = analysis.output
     return Summary(
@@ -284,4 +332,16 @@ def summarize(analysis: Analysis) -> Summary:
         non_trainable_params=sum(row.non_trainable_params for row in rows),
         macs=analysis.macs, receptive_field=output.receptive_field,
         activation_bytes=BYTES_PER_VALUE * sum(f.activation_size for f in analysis.layers.values()),
-        warnings=tuple(d for d in analysis.diagnostics if not d.is_error), layers=tuple(rows))
+        warnings=tuple(d for d in analysis.diagnostics if not d.is_error), layers=tuple(rows),
+        geometry=fields.fields.get(graph.output, ()), memory=memory, scale=_scale_name(graph))
+
+
+def _scale_name(graph) -> str | None:
+    return graph.meta.get("scale_name")
+
+
+def _memory(analysis: Analysis, batch_size: int, optimizer: str | None, frozen: set[str]) -> MemoryEstimate:
+    train = cast("TrainSpec | None", analysis.graph.train)
+    name = optimizer or (train.optimizer.name if train is not None else "adam")
+    momentum = train.optimizer.momentum if train is not None and train.optimizer.name == name else 0.0
+    return estimate(analysis, batch_size, name, momentum, frozenset(frozen))

@@ -54,16 +54,25 @@ from netspec.ir import (
 )
 from netspec.ops import OPS, has
 from netspec.resolve.lower import LAYOUTS, Values, auto_base, primitive
+from netspec.resolve.scaling import scale_attrs, scale_filters, scale_input, scale_times, select_scale
+from netspec.spec.budget import spec_limits
 from netspec.spec.network import Item, Spec, TemplateCall
+from netspec.spec.scales import Scale
 from netspec.spec.source import Path, SourceDoc
 from netspec.spec.values import NAME_PATTERN, Interp
 
 MAX_NODES = 20_000
 
 
-def resolve_spec(spec: Spec, doc: SourceDoc) -> tuple[Graph | None, list[Diagnostic]]:
+def resolve_spec(spec: Spec, doc: SourceDoc, scale: str | None = None) -> tuple[Graph | None, list[Diagnostic]]:
     """A validated spec -> (Graph, diagnostics); None when resolution found errors."""
-    return _Resolver(spec, doc).run()
+    chosen, problems = select_scale(spec, doc, scale)
+    if problems:
+        return None, problems
+    graph, found = _Resolver(spec, doc, chosen).run()
+    if graph is not None:
+        graph.meta["scale_name"] = scale if chosen is not None else None
+    return graph, found
 
 
 class _TooLarge(Exception):
@@ -100,8 +109,8 @@ class _Pending:
 
 
 class _Resolver:
-    def __init__(self, spec: Spec, doc: SourceDoc):
-        self.spec, self.doc = spec, doc
+    def __init__(self, spec: Spec, doc: SourceDoc, scale: Scale | None = None):
+        self.spec, self.doc, self.scale = spec, doc, scale
         self.nodes: list[Node] = []
         self.shapes: dict[str, tuple[int, ...] | None] = {}
         self.ranks: dict[str, int] = {}
@@ -139,7 +148,8 @@ class _Resolver:
     def run(self) -> tuple[Graph | None, list[Diagnostic]]:
         spec = self.spec
         input_span = self.doc.span(("input",))
-        self.add_node("input", "input", InputAttrs(tuple(spec.input)), (), input_span, _Context())
+        input_shape = scale_input(tuple(spec.input), self.scale)
+        self.add_node("input", "input", InputAttrs(input_shape), (), input_span, _Context())
         try:
             last = self.expand_list(spec.layers, ("layers",), _Context(), "input")
         except _TooLarge:
@@ -149,9 +159,10 @@ class _Resolver:
         if spec.output is not None:
             output = self.output_node(spec.output) or last
         name = spec.name if isinstance(spec.name, str) else _default_name(self.doc.path)
-        graph = Graph(name=name, input_shape=tuple(spec.input), nodes=tuple(self.nodes), output=output,
+        graph = Graph(name=name, input_shape=input_shape, nodes=tuple(self.nodes), output=output,
                       source_path=self.doc.path, description=spec.description, reference=spec.reference,
                       train=spec.train)
+        graph.meta.update(budget=spec_limits(spec.budget, self.doc), scale=self.scale)
         self.check_freeze(graph)
         self.diagnostics.sort(key=position)
         if any(diagnostic.is_error for diagnostic in self.diagnostics):
@@ -228,6 +239,7 @@ class _Resolver:
                        if spatial < 1 else None)
             spatial = max(1, min(spatial, 3))
         op, attrs = primitive(kind, args, spatial, self.values(context), path + (kind,), self.spec.init)
+        attrs = scale_attrs(op, attrs, self.scale)
         local = self.local_name(args.name, auto_base(kind, args, spatial), context, span)
         return self.add_node(context.full(local), op, attrs, tuple(inputs), span, context,
                              allow=args.allow or frozenset())
@@ -259,7 +271,7 @@ class _Resolver:
     # --- blocks -------------------------------------------------------------------------------------------
 
     def block_repeat(self, args, path: Path, context: _Context, current: str, span) -> str:
-        for _ in range(self.values(context).integer(args.times, path + ("times",))):
+        for _ in range(scale_times(self.values(context).integer(args.times, path + ("times",)), self.scale)):
             current = self.expand_list(args.layers, path + ("layers",), context, current)
         return current
 
@@ -299,6 +311,7 @@ class _Resolver:
                        hint="causal convolutions run along time; use conv with P: same for images")
             return current
         filters, kernel = values.integer(args.K, path + ("K",)), values.integer(args.F, path + ("F",))
+        filters = scale_filters(filters, self.scale)
         activation = values.activation(args.activation)
         for index, dilation in enumerate(args.dilations or (1,)):
             dilation = values.integer(dilation, path + ("dilations", index))

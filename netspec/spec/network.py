@@ -8,7 +8,7 @@ against the templates in ``blocks:`` (passed as validation context).
 
 :func:`validate` runs on a :class:`~netspec.source.SourceDoc`: first the
 ``${...}`` strings under ``layers:`` and ``blocks:`` become
-:class:`~netspec.spec_values.Expr` / :class:`~netspec.spec_values.Interp`
+:class:`~netspec.spec.values.Expr` / :class:`~netspec.spec.values.Interp`
 values (syntax and unknown names reported at their column), then pydantic
 validates everything at once and every error becomes a diagnostic at its
 YAML position (:mod:`netspec.spec.errors`).
@@ -40,9 +40,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from netspec.diagnostics import Diagnostic, Span, error, position
+from netspec.spec.budget import Budget
 from netspec.spec.errors import convert_errors
 from netspec.spec.layers import CONV_ALIASES, LAYER_ARGS, LayerArgs
 from netspec.spec.prepass import IDENTIFIER, check_template_names, substitute_expressions, template_params
+from netspec.spec.scales import Scale
 from netspec.spec.source import SourceDoc
 from netspec.spec.train import TrainSpec
 from netspec.spec.values import (
@@ -341,6 +343,10 @@ class Spec(BaseModel):
     init: InitValue | None = Field(None, description="network-wide default initialisers, e.g. "
                                                      "{kernel: he_normal, bias: zeros}")
     train: TrainSpec | None = Field(None, description="how to train it (loss, optimizer, schedule, ...)")
+    budget: Budget | None = Field(None, description="limits netspec check enforces: max_params, max_macs, "
+                                                    "max_train_memory, ... (docs/analysis.md)")
+    scales: dict[str, Scale] | None = Field(None, description="named scales chosen with --scale: "
+                                                              "{name: {width, depth, resolution, ...}}")
 
 
 # --- validation -------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """What runs over the raw YAML data before pydantic sees it.
 
 ``${...}`` strings under ``layers:`` and ``blocks:`` become
-:class:`~netspec.spec_values.Expr` (a whole-string expression: an integer
+:class:`~netspec.spec.values.Expr` (a whole-string expression: an integer
 once the template's parameters are known) or
-:class:`~netspec.spec_values.Interp` (inside longer text: names only). Their
+:class:`~netspec.spec.values.Interp` (inside longer text: names only). Their
 syntax and the names they use are checked here, where the position of
 every character is known, so a diagnostic points inside the string.
 
