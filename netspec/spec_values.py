@@ -16,6 +16,7 @@ Errors carry two optional context keys read by :mod:`netspec.spec_errors`:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -57,9 +58,16 @@ class Expr:
     minimum: int | None = None
     maximum: int | None = None
     meaning: str = "an integer"
+    check: Callable[[Any], Any] | None = None  # a non-integer field's validator, run on the value
+    fallback: Any = None  # a valid stand-in for that field once its problem is reported
 
     def bounded(self, minimum: int | None, maximum: int | None, meaning: str) -> Expr:
         return replace(self, minimum=minimum, maximum=maximum, meaning=meaning)
+
+    def deferred(self, check: Callable[[Any], Any], meaning: str, fallback: Any) -> Expr:
+        """For a field that is not an integer (a rate, a flag, an activation): ``check`` validates the
+        value once the template's parameters are known."""
+        return replace(self, check=check, meaning=meaning, fallback=fallback)
 
     def __str__(self) -> str:
         return "${" + self.text + "}"
@@ -123,7 +131,7 @@ def fail(code: str, message: str, *, hint: str | None = None, at: tuple = ()) ->
 
 def _expression_misplaced(value: Any, meaning: str) -> PydanticCustomError:
     return fail("expression-not-allowed", f"must be {meaning}, but got {describe(value)}",
-                hint="${...} is integer arithmetic: it can stand for integers and inside names only")
+                hint="a ${...} inside longer text is allowed in names only; make it the whole value")
 
 
 # --- integers ------------------------------------------------------------------------------
@@ -165,7 +173,45 @@ POSITIVE = f"a positive integer (at most {MAX_SIZE:,})"
 Size = integer_type(1, MAX_SIZE, POSITIVE)
 Times = integer_type(1, MAX_TIMES, f"a positive integer (at most {MAX_TIMES})")
 Amount = integer_type(0, MAX_SIZE, "a non-negative integer")
-ParamValue = integer_type(-(10**15), 10**15, "an integer")
+PARAM_MEANING = "an integer, a number, true/false or a string"
+
+
+def param_value(value: Any) -> int | float | bool | str | Expr | Interp:
+    """A template parameter's value (or default): int, float, bool or str; ``${...}`` is evaluated at
+    instantiation."""
+    if isinstance(value, (Expr, Interp)):
+        return value
+    if isinstance(value, (int, float)) and abs(value) > 10**15 and not isinstance(value, bool):
+        raise fail("param-value", f"must be at most 10**15 in size, but got {value}")
+    if isinstance(value, (int, float, str)):  # bool is an int
+        if isinstance(value, float) and value != value:
+            raise fail("param-value", f"must be {PARAM_MEANING}, but got {value}")
+        return value
+    raise fail("param-value", f"must be {PARAM_MEANING}, but got {describe(value)}")
+
+
+def param_kind(value: Any) -> str:
+    """The type a parameter's default gives it: integer, number, boolean or string."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "string"
+
+
+def param_fits(default: Any, value: Any) -> bool:
+    """Whether ``value`` may stand for a parameter whose default is ``default`` (None: any type);
+    an integer may stand for a number."""
+    if default is None:
+        return True
+    wanted, given = param_kind(default), param_kind(value)
+    return wanted == given or (wanted == "number" and given == "integer")
+
+
+ParamValue = Annotated[Any, PlainValidator(param_value), WithJsonSchema(
+    {"type": ["integer", "number", "boolean", "string"]})]
 
 _size = _integer(1, MAX_SIZE, POSITIVE)
 _amount = _integer(0, MAX_SIZE, "a non-negative integer")
@@ -257,7 +303,9 @@ ExplicitPadding = Annotated[Any, PlainValidator(_padding(())), WithJsonSchema(
 def number_type(minimum: float | None, maximum: float | None, *, open_low: bool = False,
                 open_high: bool = False, meaning: str) -> Any:
     def check(value: Any) -> float:
-        if isinstance(value, (Expr, Interp)):
+        if isinstance(value, Expr):
+            return value.deferred(check, meaning, float(minimum or 0) + (1.0 if open_low else 0.0))  # type: ignore[return-value]
+        if isinstance(value, Interp):
             raise _expression_misplaced(value, meaning)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail("number", f"must be {meaning}, but got {describe(value)}")
@@ -283,7 +331,9 @@ NonNegativeNumber = number_type(0, None, meaning="a non-negative number")
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, (Expr, Interp)):
+    if isinstance(value, Expr):
+        return value.deferred(_flag, "true or false", False)  # type: ignore[return-value]
+    if isinstance(value, Interp):
         raise _expression_misplaced(value, "true or false")
     hint = None
     if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
@@ -300,7 +350,9 @@ def choice_type(*words: str) -> Any:
     def check(value: Any) -> str:
         if isinstance(value, str) and value in words:
             return value
-        if isinstance(value, (Expr, Interp)):
+        if isinstance(value, Expr):
+            return value.deferred(check, meaning, words[0])  # type: ignore[return-value]
+        if isinstance(value, Interp):
             raise _expression_misplaced(value, meaning)
         hint = suggest(value, words) if isinstance(value, str) else None
         raise fail("choice", f"must be {meaning}, but got {describe(value)}", hint=hint)
@@ -325,7 +377,9 @@ Text = Annotated[str, PlainValidator(_text), WithJsonSchema({"type": "string"})]
 def activation_value(value: Any) -> Activation:
     """``relu`` | ``{leaky_relu: 0.1}`` | ``{leaky_relu: {alpha: 0.1}}`` -> Activation."""
     meaning = "an activation name (" + ", ".join(ACTIVATIONS) + ") or {leaky_relu: {alpha: ...}}"
-    if isinstance(value, (Expr, Interp)):
+    if isinstance(value, Expr):
+        return value.deferred(activation_value, "an activation name", Activation("linear"))  # type: ignore[return-value]
+    if isinstance(value, Interp):
         raise _expression_misplaced(value, meaning)
     if isinstance(value, str):
         if value in ACTIVATIONS:
