@@ -164,6 +164,11 @@ def _integer_schema(minimum: int | None, maximum: int | None) -> dict:
     return {"anyOf": [number, {"type": "string", "pattern": EXPRESSION_PATTERN}]}
 
 
+def _or_expression(schema: dict) -> dict:
+    """A field's JSON Schema, or a whole-value ``${...}`` (evaluated inside a template instance)."""
+    return {"anyOf": [schema, {"type": "string", "pattern": EXPRESSION_PATTERN}]}
+
+
 def integer_type(minimum: int | None, maximum: int | None, meaning: str) -> Any:
     return Annotated[int, PlainValidator(_integer(minimum, maximum, meaning)),
                      WithJsonSchema(_integer_schema(minimum, maximum))]
@@ -320,7 +325,7 @@ def number_type(minimum: float | None, maximum: float | None, *, open_low: bool 
         schema["exclusiveMinimum" if open_low else "minimum"] = minimum
     if maximum is not None:
         schema["exclusiveMaximum" if open_high else "maximum"] = maximum
-    return Annotated[float, PlainValidator(check), WithJsonSchema(schema)]
+    return Annotated[float, PlainValidator(check), WithJsonSchema(_or_expression(schema))]
 
 
 Fraction = number_type(0, 1, open_high=True, meaning="a number in [0, 1)")
@@ -341,7 +346,7 @@ def _flag(value: Any) -> bool:
     raise fail("boolean", f"must be true or false, but got {describe(value)}", hint=hint)
 
 
-Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
+Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema(_or_expression({"type": "boolean"}))]
 
 
 def choice_type(*words: str) -> Any:
@@ -357,7 +362,7 @@ def choice_type(*words: str) -> Any:
         hint = suggest(value, words) if isinstance(value, str) else None
         raise fail("choice", f"must be {meaning}, but got {describe(value)}", hint=hint)
 
-    return Annotated[str, PlainValidator(check), WithJsonSchema({"enum": list(words)})]
+    return Annotated[str, PlainValidator(check), WithJsonSchema(_or_expression({"enum": list(words)}))]
 
 
 def _text(value: Any) -> str:
@@ -414,7 +419,7 @@ def activation_value(value: Any) -> Activation:
 
 
 ActivationValue = Annotated[Activation, PlainValidator(activation_value), WithJsonSchema({"anyOf": [
-    {"enum": list(ACTIVATIONS)},
+    {"enum": list(ACTIVATIONS)}, {"type": "string", "pattern": EXPRESSION_PATTERN},
     {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
         name: {"anyOf": [{"type": "number"}, {"type": "null"}, {"type": "object", "properties": {
             "alpha": {"type": "number"}}, "additionalProperties": False}]} for name in DEFAULT_ALPHA},
