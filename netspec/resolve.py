@@ -51,6 +51,7 @@ from netspec.ir import (
     Node,
     Scope,
 )
+from netspec.reach import split_unused, unused_warning
 from netspec.resolve_layers import LAYOUTS, WINDOWED, Values, auto_base, primitive, text_of
 from netspec.source import Path, SourceDoc, load_yaml
 from netspec.spec import Item, Spec, TemplateCall, validate
@@ -169,8 +170,12 @@ class _Resolver:
         output = last
         if spec.output is not None:
             output = self.output_node(spec.output) or last
+        nodes, unused = split_unused(self.nodes, output)
+        if not any(diagnostic.is_error for diagnostic in self.diagnostics):  # else from: may be guesses
+            self.diagnostics.extend(found for depth, group in unused
+                                    if (found := unused_warning(depth, group, output)) is not None)
         name = spec.name if isinstance(spec.name, str) else _default_name(self.doc.path)
-        graph = Graph(name=name, input_shape=tuple(spec.input), nodes=tuple(self.nodes), output=output,
+        graph = Graph(name=name, input_shape=tuple(spec.input), nodes=tuple(nodes), output=output,
                       source_path=self.doc.path, description=spec.description, reference=spec.reference,
                       train=spec.train)
         self.check_freeze(graph)

@@ -245,3 +245,20 @@ def test_typed_parameters_repeat_index_template_input_and_identity_branch_build(
     graph = load(TEMPLATE_LANGUAGE)
     assert_static_equals_compiled(graph)
     assert analysis_of(graph).output.output_shape == (32, 12)
+
+
+def test_unused_layers_are_not_built():
+    """A dangling layer and everything after output: are left out of the module and of the counts alike."""
+    graph = load("""\
+name: with_unused
+input: [6, 6, 2]
+layers:
+  - conv: {K: 4, F: 3, name: features}
+  - dense: {units: 50, from: input, name: dangling}
+  - flatten: {from: features}
+  - dense: {units: 3, name: logits}
+  - dense: 7
+output: logits
+""")
+    assert [node.name for node in graph.nodes] == ["input", "features", "flatten_1", "logits"]
+    assert_static_equals_compiled(graph)
