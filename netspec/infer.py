@@ -27,6 +27,7 @@ from math import prod
 from netspec import shapes
 from netspec.diagnostics import Diagnostic, error, warning
 from netspec.facts import Analysis, LayerFacts
+from netspec.infer_recovery import recovery_shape
 from netspec.ir import (
     BatchNormAttrs,
     ConcatAttrs,
@@ -410,16 +411,19 @@ def _merge_diagnostic(node: Node, graph: Graph, exc: ShapeError, shapes_in: Sequ
 def infer(graph: Graph) -> Analysis:
     """Shapes, parameters, MACs and receptive fields of every node of ``graph``.
 
-    Errors become diagnostics at the node's span; nodes whose inputs failed
-    are skipped (their error is already reported), the rest still inferred.
+    Errors become diagnostics at the node's span. A failed node gets a recovery shape (what the
+    usual fix would give) so inference goes on and every independent error is reported in one
+    run; an error at a node that reads such a guess directly is a follow-on and is not reported.
+    Failed nodes have no entry in ``layers``.
     """
     layers: dict[str, LayerFacts] = {}
     fields: dict[str, Field] = {}
     failed: set[str] = set()
+    guessed: dict[str, Shape] = {}  # failed nodes' recovery shapes (see netspec.infer_recovery)
     diagnostics: list[Diagnostic] = []
     for node in graph.nodes:
         rule = RULES.get(node.op)
-        missing = [name for name in node.inputs if name not in layers]
+        missing = [name for name in node.inputs if name not in layers and name not in guessed]
         if rule is None or missing:
             failed.add(node.name)
             unknown = [name for name in missing if name not in failed]
@@ -430,15 +434,21 @@ def infer(graph: Graph) -> Analysis:
                 diagnostics.append(error("unknown-input", f"{_subject(node)} takes '{unknown[0]}', which is "
                                          "not an earlier layer", node.span))
             continue
-        shapes_in = [layers[name].output_shape for name in node.inputs]
+        shapes_in = [guessed[name] if name in guessed else layers[name].output_shape for name in node.inputs]
         try:
             out = output_shape(node.op, node.attrs, shapes_in)
         except ShapeError as exc:
             failed.add(node.name)
-            if exc.inputs is not None:
-                diagnostics.append(_merge_diagnostic(node, graph, exc, shapes_in))
-            else:
-                diagnostics.append(error(exc.code, f"{_subject(node)} {exc.message}", node.span, exc.hint))
+            blamed = [node.inputs[i] for i in exc.inputs] if exc.inputs is not None else list(node.inputs)
+            if not any(name in guessed for name in blamed):  # else a follow-on of an earlier error
+                if exc.inputs is not None:
+                    diagnostics.append(_merge_diagnostic(node, graph, exc, shapes_in))
+                else:
+                    diagnostics.append(error(exc.code, f"{_subject(node)} {exc.message}", node.span, exc.hint))
+            recovered = recovery_shape(node.op, node.attrs, shapes_in, output_shape)
+            if recovered is not None:
+                guessed[node.name] = recovered
+                fields[node.name] = fields[node.inputs[0]]
             continue
         trainable, frozen = rule.params(node.attrs, shapes_in, out)
         field = rule.field(node.attrs, shapes_in, [fields[name] for name in node.inputs])

@@ -339,12 +339,13 @@ def test_concat_spatial_mismatch_and_zero_padding():
 def test_inference_continues_past_errors():
     b = Builder((8, 8, 3))
     b.add(conv(4, 9), name="bad_a")
-    b.add(conv(4, 3), name="after_a")  # skipped: its input failed, no second report
+    b.add(conv(4, 3), name="after_a")  # inferred on bad_a's recovery shape (8, 8, 4): no second report
     b.add(("zero_pad", ZeroPadAttrs(((1, 1),))), name="bad_b", inputs=["input"])
     b.add(conv(4, 3), name="fine", inputs=["input"])
     analysis = infer(b.graph())
     assert [d.code for d in analysis.errors] == ["window-too-large", "rank-mismatch"]
-    assert "after_a" not in analysis.layers and analysis.layers["fine"].output_shape == (6, 6, 4)
+    assert "bad_a" not in analysis.layers and analysis.layers["after_a"].output_shape == (6, 6, 4)
+    assert analysis.layers["fine"].output_shape == (6, 6, 4)
 
 
 def test_stride_warning_names_unseen_columns():
