@@ -46,13 +46,27 @@ Shape = tuple[int, ...]
 Field = tuple[tuple[int, ...], tuple[int, ...]]  # (receptive field, jump) per spatial axis
 
 
-def _unseen_warnings(node: Node, shape: Shape) -> list[Diagnostic]:
+def _padded_ends(node: Node, nodes: dict[str, Node]) -> tuple[int, ...]:
+    """Per spatial axis, how many trailing cells of ``node``'s input are zero padding added by the
+    ``zero_pad`` layers that directly precede it (0 when none does)."""
+    ends: tuple[int, ...] = ()
+    source = nodes.get(node.inputs[0]) if node.inputs else None
+    while source is not None and source.op == "zero_pad":
+        highs = tuple(high for _, high in source.attrs.padding)
+        ends = tuple(a + b for a, b in zip(ends, highs)) if ends else highs
+        source = nodes.get(source.inputs[0]) if source.inputs else None
+    return ends
+
+
+def _unseen_warnings(node: Node, shape: Shape, padded_ends: tuple[int, ...] = ()) -> list[Diagnostic]:
     """Warn (once per layer) when a stride leaves real trailing cells of the input unread.
 
     SAME padding never loses cells by construction; cells that are only
-    padding are not worth a warning, so only real rows/columns count. Axes
-    whose window is narrower than the stride (a 1×1/2 projection) skip cells
-    between windows by design, so the edge is no accident there: no warning.
+    padding are not worth a warning, so only real rows/columns count — the
+    layer's own padding and ``padded_ends``, the cells a preceding
+    ``zero_pad`` added at the end of each axis. Axes whose window is
+    narrower than the stride (a 1×1/2 projection) skip cells between
+    windows by design, so the edge is no accident there: no warning.
     """
     kernel, strides, dilation, padding = shapes.window_geometry(node.attrs)
     if padding == "same":
@@ -67,6 +81,7 @@ def _unseen_warnings(node: Node, shape: Shape) -> list[Diagnostic]:
         if extent < stride:
             continue
         lost = shapes.unseen_length(length, extent, stride, pad) - pad[1]
+        lost -= padded_ends[axis] if axis < len(padded_ends) else 0
         if lost <= 0:
             continue
         unit, adjective = words[axis] if words else (f"cell of axis {axis}", "long")
@@ -420,6 +435,7 @@ def infer(graph: Graph) -> Analysis:
     fields: dict[str, Field] = {}
     failed: set[str] = set()
     guessed: dict[str, Shape] = {}  # failed nodes' recovery shapes (see netspec.infer_recovery)
+    by_name = {node.name: node for node in graph.nodes}
     diagnostics: list[Diagnostic] = []
     for node in graph.nodes:
         rule = RULES.get(node.op)
@@ -455,7 +471,8 @@ def infer(graph: Graph) -> Analysis:
         pads = None
         if rule.windowed:
             pads = shapes.window_pads(node.attrs, shapes_in[0])
-            diagnostics.extend(d for d in _unseen_warnings(node, shapes_in[0]) if d.code not in node.allow)
+            found = _unseen_warnings(node, shapes_in[0], _padded_ends(node, by_name))
+            diagnostics.extend(d for d in found if d.code not in node.allow)
         elif node.op == "zero_pad":
             pads = tuple(node.attrs.padding)
         fields[node.name] = field

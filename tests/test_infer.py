@@ -423,3 +423,21 @@ def test_yaml_causal_block_and_auto_shortcut():
     auto = from_yaml("name: r\ninput: [56, 56, 64]\nlayers:\n  - residual:\n"
                      "      body: [conv: {K: 128, F: 3, S: 2, P: same}, batchnorm]\n      shortcut: auto\n")
     assert not auto.errors and auto.output.output_shape == (28, 28, 128)
+
+
+def test_unseen_input_looks_through_zero_pad():
+    """DenseNet's stem: zero_pad 3 then conv 7x7/2 on 230x230 skips the last row, which is padding."""
+    b = Builder((224, 224, 3))
+    b.add(("zero_pad", ZeroPadAttrs(((3, 3), (3, 3)))), name="pad")
+    b.add(conv(8, 7, stride=2), name="stem")
+    assert infer(b.graph()).diagnostics == ()
+    b = Builder((224, 224, 3))  # padding only in front: the skipped last row is real input
+    b.add(("zero_pad", ZeroPadAttrs(((2, 0), (2, 0)))), name="pad")
+    b.add(conv(8, 7, stride=2), name="stem")
+    (warned,) = infer(b.graph()).diagnostics
+    assert warned.code == "unseen-input" and "the last 1 row(s) and column(s) of the 226×226 input" in warned.message
+    b = Builder((6, 1))  # two zero_pads in a row add up: (8 - 3) % 3 == 2 cells lost, both padding
+    b.add(("zero_pad", ZeroPadAttrs(((0, 1),))), name="pad1")
+    b.add(("zero_pad", ZeroPadAttrs(((0, 1),))), name="pad2")
+    b.add(conv(4, 3, stride=3, rank=1), name="c")
+    assert infer(b.graph()).diagnostics == ()

@@ -20,7 +20,7 @@ import pytest
 import reference_counts as reference
 
 from netspec.facts import Analysis, LayerFacts
-from netspec.pipeline import Checked, check_file, check_text, load
+from netspec.pipeline import Checked, check_file, load
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FILES = sorted(
@@ -33,8 +33,8 @@ SPEC_FILES = sorted(
 # really behaves so; each such file explains them in its header comment.
 # path -> {warning code: count}.
 EXPECTED_WARNINGS: dict[str, dict[str, int]] = {
-    # every zoo file checks clean; the Keras ResNets acknowledge their stem's unseen last
-    # row/column with `allow: unseen-input` (tested in test_keras_resnet_stems_allow_their_warning).
+    # every zoo file checks clean; the Keras stems skip only zero padding, which is no unseen input
+    # (tested in test_keras_stems_lose_only_padding).
 }
 
 
@@ -346,15 +346,17 @@ def test_summary_json_reports_the_keras_resnet50_counts():
     assert sum(layer["params"] for layer in report["layers"]) == 25_636_712
 
 
-@pytest.mark.parametrize("path", ["specs/resnet50.yaml", "specs/resnet101.yaml", "specs/resnet152.yaml"])
-def test_keras_resnet_stems_allow_their_warning(path):
-    """Keras' stem really drops the last row and column; the spec says so, and without the
-    acknowledgement netspec warns about exactly those two layers."""
-    text = (ROOT / path).read_text()
-    assert text.count("allow: unseen-input") == 3  # the header and the two stem layers
-    unacknowledged = check_text(text.replace(", allow: unseen-input", ""), path)
-    assert [(d.code, d.message.split(":")[0]) for d in unacknowledged.diagnostics] == [
-        ("unseen-input", "conv 'conv1_conv'"), ("unseen-input", "pool 'pool1_pool'")]
+@pytest.mark.parametrize("path", ["specs/resnet50.yaml", "specs/resnet101.yaml", "specs/resnet152.yaml",
+                                  "specs/densenet121.yaml"])
+def test_keras_stems_lose_only_padding(path):
+    """Keras' 7x7/2 stem conv and 3x3/2 pool skip their input's last row and column, which are the
+    ZeroPadding2D's cells: no unseen-input warning, and so no allow: in the spec."""
+    analysis = analysis_of(path)
+    assert "allow:" not in (ROOT / path).read_text()
+    stem = [facts for facts in analysis.layers.values() if facts.op in ("conv", "pool")][:2]
+    assert [(facts.input_shapes[0][:2], facts.output_shape[:2]) for facts in stem] == [
+        ((230, 230), (112, 112)), ((114, 114), (56, 56))]  # (230 - 7) % 2 == 1, (114 - 3) % 2 == 1
+    assert checked(path).diagnostics == ()
 
 
 # --- Keras Applications: Keras' own layer names, so weight files map by name -----------
