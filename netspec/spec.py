@@ -72,6 +72,15 @@ from netspec.spec_values import (
 from netspec.trainspec import TrainSpec
 
 BLOCK_KINDS = ("residual", "inception", "causal", "repeat")
+# Layers people reach for that netspec does not have yet (issue #10), with what to do meanwhile;
+# without this a near-miss suggestion such as "did you mean 'repeat'?" for reshape would mislead.
+NOT_YET_SUPPORTED = {
+    "reshape": "flatten gives (N,); global_pool and a pool over the whole map give (C,) or (1, 1, C)",
+    "subtract": "merges are add, multiply and concat for now",
+    "upsample": "no upsampling layer exists yet",
+    "conv_transpose": "no transposed convolution exists yet",
+    "relu6": "use relu for now (the counts and shapes are the same)",
+}
 RESERVED_PARAMS = ("name", "from")
 
 
@@ -214,6 +223,9 @@ class TemplateCall(BaseModel):
             data = {data: None}
         kind, raw = next(iter(data.items()))
         templates: dict[str, dict[str, int | None]] = (info.context or {}).get("templates", {})
+        if kind not in templates and kind in NOT_YET_SUPPORTED:
+            raise fail("unknown-layer", f"layer '{kind}' is not supported yet", at=(kind,),
+                       hint=NOT_YET_SUPPORTED[kind])
         if kind not in templates:
             known = f" (templates: {', '.join(templates)})" if templates else ""
             raise fail("unknown-layer", f"unknown layer '{kind}'", at=(kind,),

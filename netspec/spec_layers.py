@@ -319,7 +319,7 @@ LAYER_ARGS: dict[str, type[LayerArgs]] = {
 }
 LAYER_ARGS.update({kind: _subclass(MergeArgs, kind) for kind in ("add", "multiply")})
 LAYER_ARGS.update({kind: _subclass(AlphaActivationArgs if kind in DEFAULT_ALPHA else PlainActivationArgs, kind)
-                   for kind in ACTIVATIONS if kind != "linear"})
+                   for kind in ACTIVATIONS})
 
 # Every alias group, for pointing at the key a user wrote when pydantic reports the canonical one.
 ALIAS_GROUPS: dict[str, set[str]] = {}

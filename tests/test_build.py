@@ -262,3 +262,11 @@ output: logits
 """)
     assert [node.name for node in graph.nodes] == ["input", "features", "flatten_1", "logits"]
     assert_static_equals_compiled(graph)
+
+
+def test_linear_layer_is_the_identity():
+    graph = load("name: lin\ninput: [4]\nlayers: [dense: 3, linear]\n")
+    assert_static_equals_compiled(graph)
+    model = build(graph)
+    x = jnp.ones((2, 4))
+    assert jnp.array_equal(model(x), model.dense_1(x))

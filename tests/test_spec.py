@@ -423,3 +423,19 @@ def test_json_schema_describes_the_language() -> None:
 def test_json_schema_is_a_copy() -> None:
     spec_json_schema()["properties"].clear()
     assert "layers" in spec_json_schema()["properties"]
+
+
+def test_linear_is_a_bare_word_activation_as_documented() -> None:
+    from netspec.pipeline import check_text
+
+    result = check_text("input: [4]\nlayers: [dense: 3, linear, {linear: {name: out}}]\n", "net.yaml")
+    assert result.errors == []
+    assert [(n.op, n.attrs.activation.name) for n in result.graph.nodes[2:]] == [("activation", "linear")] * 2
+    assert result.analysis.output.output_shape == (3,)
+
+
+@pytest.mark.parametrize("kind", ["reshape", "subtract", "relu6"])
+def test_layers_not_supported_yet_say_so_instead_of_a_near_miss(kind: str) -> None:
+    rendered = errors(f"input: [4]\nlayers: [{kind}]\n")
+    assert f"error: layer '{kind}' is not supported yet" in rendered
+    assert "did you mean" not in rendered
