@@ -95,7 +95,7 @@ def _identifier(value: Any) -> str:
 
 
 Identifier = Annotated[str, PlainValidator(_identifier), WithJsonSchema({"type": "string",
-                                                                        "pattern": IDENTIFIER.pattern})]
+                                                                        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"})]
 
 
 class ResidualArgs(LayerArgs):

@@ -403,6 +403,19 @@ def dilated_causal() -> Counts:
     return total(parts)
 
 
+WAVENET_DILATIONS = tuple(2**i for i in range(8))
+
+
+def wavenet_gated(channels: int = 32, classes: int = 256) -> Counts:
+    """examples/wavenet_gated.yaml: causal stem, gated blocks (tanh and sigmoid convs, 1x1), 1x1 head."""
+    parts = [conv(1, channels, 2, rank=1)]
+    for _dilation in WAVENET_DILATIONS:
+        parts += [conv(channels, channels, 2, rank=1), conv(channels, channels, 2, rank=1),
+                  conv(channels, channels, 1, rank=1)]
+    parts += [conv(channels, channels, 1, rank=1), conv(channels, classes, 1, rank=1)]
+    return total(parts)
+
+
 # spec path (relative to the repository root) -> reference count.
 REFERENCE: dict[str, Counts] = {
     "specs/lenet.yaml": lenet5(),
@@ -429,6 +442,7 @@ REFERENCE: dict[str, Counts] = {
     "examples/lenet_keras.yaml": lenet_keras(),
     "examples/causal_conv_toy.yaml": causal_conv_toy(),
     "examples/dilated_causal.yaml": dilated_causal(),
+    "examples/wavenet_gated.yaml": wavenet_gated(),
 }
 
 # Published figures, as printed by their source. torchvision publishes the

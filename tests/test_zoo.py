@@ -134,6 +134,7 @@ OUTPUT_SHAPES = {
     "examples/lenet_keras.yaml": (10,),
     "examples/causal_conv_toy.yaml": (3, 1),
     "examples/dilated_causal.yaml": (128, 1),
+    "examples/wavenet_gated.yaml": (256, 256),
 }
 
 
@@ -253,6 +254,7 @@ def test_resnet_stages_have_the_published_block_counts():
     ("specs/tcn.yaml", reference.tcn_receptive_field()),
     ("examples/dilated_causal.yaml", reference.tcn_receptive_field(2, reference.CAUSAL_DILATIONS)),
     ("examples/causal_conv_toy.yaml", 2),
+    ("examples/wavenet_gated.yaml", 1 + reference.tcn_receptive_field(2, reference.WAVENET_DILATIONS)),
 ])
 def test_causal_receptive_field(path, field):
     assert analysis_of(path).output.receptive_field == (field,)
@@ -391,3 +393,10 @@ def test_keras_applications_keep_keras_layer_names(path):
     assert all("/" not in name for name in analysis.layers), "written flat, so no scope path prefixes a name"
     counted = {op: sum(facts.op == op for facts in analysis.layers.values()) for op in op_counts}
     assert counted == op_counts
+
+
+def test_wavenet_dilations_come_from_the_repeat_index():
+    layers = analysis_of("examples/wavenet_gated.yaml").graph.nodes
+    filters = [node for node in layers if node.local_name == "filter"]
+    assert [node.attrs.dilation for node in filters] == [(2**i,) for i in range(8)]
+    assert [node.name for node in filters][:2] == ["stack/block0/filter", "stack/block1/filter"]
