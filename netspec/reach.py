@@ -38,6 +38,8 @@ def split_unused(nodes: Sequence[Node], output: str) -> tuple[list[Node], list[t
     used.add(nodes[0].name)  # the input is the model's even when nothing reads it
     kept = [node for node in nodes if node.name in used]
     unused = [node for node in nodes if node.name not in used]
+    if not unused:
+        return kept, []
     prefixes: dict[tuple[str, ...], list[Node]] = {}
     for node in nodes:
         path = tuple(scope.name for scope in node.scope)

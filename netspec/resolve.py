@@ -52,7 +52,7 @@ from netspec.ir import (
     Scope,
 )
 from netspec.reach import split_unused, unused_warning
-from netspec.resolve_layers import LAYOUTS, WINDOWED, Values, auto_base, primitive, text_of
+from netspec.resolve_layers import LAYOUTS, WINDOWED, Values, auto_base, deferred_fields, primitive, text_of
 from netspec.source import Path, SourceDoc, load_yaml
 from netspec.spec import Item, Spec, TemplateCall, validate
 from netspec.spec_prepass import REPEAT_INDEX
@@ -220,7 +220,8 @@ class _Resolver:
         if isinstance(item, TemplateCall):
             return self.instantiate(item, path, context, previous)
         kind, args = item.KIND, item.args
-        args = self.values(context).settle(args, path + (kind,))
+        if deferred_fields(args):
+            args = self.values(context).settle(args, path + (kind,))
         span = self.item_span(path, kind)
         inputs = self.inputs(args.from_, path + (kind, "from"), context, previous)
         block = self.blocks.get(kind)

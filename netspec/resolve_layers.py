@@ -121,10 +121,7 @@ class Values:
         """``args`` with every ``${...}`` in a non-integer field (a rate, a flag, an activation, a mode)
         evaluated and checked by that field's own validator; integer fields are evaluated where read."""
         updates = {}
-        for field in type(args).model_fields:
-            value = getattr(args, field)
-            if not isinstance(value, Expr) or value.check is None:
-                continue
+        for field, value in deferred_fields(args):
             result = self.evaluate(value)
             updates[field] = value.fallback
             if result is None:
@@ -190,6 +187,11 @@ class Values:
     def activation(self, value: Activation | None) -> Activation | None:
         """A fused activation: ``linear`` means none."""
         return None if value is None or value.name == "linear" else value
+
+
+def deferred_fields(args: LayerArgs) -> list[tuple[str, Expr]]:
+    """The non-integer fields of ``args`` that hold a ``${...}`` still to evaluate (most items: none)."""
+    return [(field, value) for field, value in vars(args).items() if isinstance(value, Expr) and value.check]
 
 
 def text_of(value: expr.Value) -> str:
