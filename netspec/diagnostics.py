@@ -15,7 +15,7 @@ from typing import Literal
 Severity = Literal["error", "warning", "note"]
 
 # Codes of the warnings a spec item may acknowledge with ``allow:`` (errors can't be allowed).
-WARNING_CODES = ("unseen-input", "misaligned-merge")
+WARNING_CODES = ("unseen-input", "misaligned-merge", "unused-layer")
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,128 @@ def tcn_receptive_field(kernel: int = 2, dilations: tuple[int, ...] = TCN_DILATI
     return 1 + (kernel - 1) * sum(dilations)
 
 
+def batchnorm_without_scale(channels: int) -> Counts:
+    """Keras BatchNormalization(scale=False): beta trainable, moving mean and variance not."""
+    return Counts(channels, 2 * channels)
+
+
+def separable(c_in: int, filters: int, kernel: int = 3) -> Counts:
+    """Keras SeparableConv2D without bias: a ``kernel^2`` depthwise filter per channel, then 1x1 pointwise."""
+    return Counts(kernel * kernel * c_in + c_in * filters)
+
+
+def depthwise(channels: int, kernel: int = 3) -> Counts:
+    """Keras DepthwiseConv2D without bias, depth multiplier 1."""
+    return Counts(kernel * kernel * channels)
+
+
+def keras_inception_v3() -> Counts:
+    """keras.applications.InceptionV3: every conv is ``conv2d_bn`` (no bias, batchnorm without gamma)."""
+    parts: list[Counts] = []
+
+    def conv_bn(c_in: int, filters: int, rows: int, cols: int) -> int:
+        parts.extend([conv(c_in, filters, (rows, cols), bias=False), batchnorm_without_scale(filters)])
+        return filters
+
+    c = conv_bn(3, 32, 3, 3)
+    c = conv_bn(c, 32, 3, 3)
+    c = conv_bn(c, 64, 3, 3)
+    c = conv_bn(c, 80, 1, 1)
+    c = conv_bn(c, 192, 3, 3)
+    for pool_filters in (32, 64, 64):  # mixed0-2
+        one = conv_bn(c, 64, 1, 1)
+        five = conv_bn(conv_bn(c, 48, 1, 1), 64, 5, 5)
+        double = conv_bn(conv_bn(conv_bn(c, 64, 1, 1), 96, 3, 3), 96, 3, 3)
+        c = one + five + double + conv_bn(c, pool_filters, 1, 1)
+    three = conv_bn(c, 384, 3, 3)  # mixed3
+    double = conv_bn(conv_bn(conv_bn(c, 64, 1, 1), 96, 3, 3), 96, 3, 3)
+    c = three + double + c
+    for inner in (128, 160, 160, 192):  # mixed4-7
+        one = conv_bn(c, 192, 1, 1)
+        seven = conv_bn(conv_bn(conv_bn(c, inner, 1, 1), inner, 1, 7), 192, 7, 1)
+        double = c
+        for filters, rows, cols in ((inner, 1, 1), (inner, 7, 1), (inner, 1, 7), (inner, 7, 1), (192, 1, 7)):
+            double = conv_bn(double, filters, rows, cols)
+        c = one + seven + double + conv_bn(c, 192, 1, 1)
+    three = conv_bn(conv_bn(c, 192, 1, 1), 320, 3, 3)  # mixed8
+    seven = conv_bn(conv_bn(conv_bn(conv_bn(c, 192, 1, 1), 192, 1, 7), 192, 7, 1), 192, 3, 3)
+    c = three + seven + c
+    for _ in range(2):  # mixed9, mixed10
+        one = conv_bn(c, 320, 1, 1)
+        three = conv_bn(c, 384, 1, 1)
+        three = conv_bn(three, 384, 1, 3) + conv_bn(three, 384, 3, 1)
+        double = conv_bn(conv_bn(c, 448, 1, 1), 384, 3, 3)
+        double = conv_bn(double, 384, 1, 3) + conv_bn(double, 384, 3, 1)
+        c = one + three + double + conv_bn(c, 192, 1, 1)
+    parts.append(dense(c, 1000))
+    return total(parts)
+
+
+def keras_xception() -> Counts:
+    """keras.applications.Xception: entry, middle (8 blocks) and exit flow of separable convs + batchnorm."""
+    parts = [conv(3, 32, 3, bias=False), batchnorm(32), conv(32, 64, 3, bias=False), batchnorm(64)]
+    c = 64
+    for filters in (128, 256, 728):  # blocks 2-4: two separable convs, a 1x1/2 conv shortcut
+        parts += [conv(c, filters, 1, bias=False), batchnorm(filters),
+                  separable(c, filters), batchnorm(filters), separable(filters, filters), batchnorm(filters)]
+        c = filters
+    parts += [separable(728, 728), batchnorm(728)] * 3 * 8  # blocks 5-12
+    parts += [conv(728, 1024, 1, bias=False), batchnorm(1024),  # block 13
+              separable(728, 728), batchnorm(728), separable(728, 1024), batchnorm(1024)]
+    parts += [separable(1024, 1536), batchnorm(1536), separable(1536, 2048), batchnorm(2048)]  # block 14
+    parts.append(dense(2048, 1000))
+    return total(parts)
+
+
+def keras_densenet(blocks: tuple[int, ...], growth: int = 32) -> Counts:
+    """keras.applications.DenseNet121/169/201: bn-relu-conv blocks concatenated, 0.5 transitions."""
+    parts = [conv(3, 64, 7, bias=False), batchnorm(64)]
+    c = 64
+    for stage, count in enumerate(blocks):
+        for _ in range(count):
+            parts += [batchnorm(c), conv(c, 4 * growth, 1, bias=False),
+                      batchnorm(4 * growth), conv(4 * growth, growth, 3, bias=False)]
+            c += growth
+        if stage < len(blocks) - 1:
+            parts += [batchnorm(c), conv(c, c // 2, 1, bias=False)]
+            c //= 2
+    parts += [batchnorm(c), dense(c, 1000)]
+    return total(parts)
+
+
+MOBILENET_BLOCKS = (64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024)
+
+
+def keras_mobilenet() -> Counts:
+    """keras.applications.MobileNet (alpha 1): conv 3x3, 13 x (depthwise, pointwise), 1x1 conv classifier."""
+    parts = [conv(3, 32, 3, bias=False), batchnorm(32)]
+    c = 32
+    for filters in MOBILENET_BLOCKS:
+        parts += [depthwise(c), batchnorm(c), conv(c, filters, 1, bias=False), batchnorm(filters)]
+        c = filters
+    parts.append(conv(c, 1000, 1))  # conv_preds, with bias
+    return total(parts)
+
+
+# (output channels, expansion) of keras.applications.MobileNetV2's 17 inverted residual blocks.
+MOBILENET_V2_BLOCKS = ((16, 1), (24, 6), (24, 6), (32, 6), (32, 6), (32, 6), (64, 6), (64, 6), (64, 6),
+                       (64, 6), (96, 6), (96, 6), (96, 6), (160, 6), (160, 6), (160, 6), (320, 6))
+
+
+def keras_mobilenet_v2() -> Counts:
+    """keras.applications.MobileNetV2 (alpha 1): expand 1x1, depthwise 3x3, project 1x1, all without bias."""
+    parts = [conv(3, 32, 3, bias=False), batchnorm(32)]
+    c = 32
+    for filters, expansion in MOBILENET_V2_BLOCKS:
+        wide = c * expansion
+        if expansion != 1:
+            parts += [conv(c, wide, 1, bias=False), batchnorm(wide)]
+        parts += [depthwise(wide), batchnorm(wide), conv(wide, filters, 1, bias=False), batchnorm(filters)]
+        c = filters
+    parts += [conv(c, 1280, 1, bias=False), batchnorm(1280), dense(1280, 1000)]
+    return total(parts)
+
+
 # --- the lecture examples ---------------------------------------------------------
 
 
@@ -281,6 +403,19 @@ def dilated_causal() -> Counts:
     return total(parts)
 
 
+WAVENET_DILATIONS = tuple(2**i for i in range(8))
+
+
+def wavenet_gated(channels: int = 32, classes: int = 256) -> Counts:
+    """examples/wavenet_gated.yaml: causal stem, gated blocks (tanh and sigmoid convs, 1x1), 1x1 head."""
+    parts = [conv(1, channels, 2, rank=1)]
+    for _dilation in WAVENET_DILATIONS:
+        parts += [conv(channels, channels, 2, rank=1), conv(channels, channels, 2, rank=1),
+                  conv(channels, channels, 1, rank=1)]
+    parts += [conv(channels, channels, 1, rank=1), conv(channels, classes, 1, rank=1)]
+    return total(parts)
+
+
 # spec path (relative to the repository root) -> reference count.
 REFERENCE: dict[str, Counts] = {
     "specs/lenet.yaml": lenet5(),
@@ -294,6 +429,11 @@ REFERENCE: dict[str, Counts] = {
     "specs/resnet101.yaml": keras_resnet_v1((3, 4, 23, 3)),
     "specs/resnet152.yaml": keras_resnet_v1((3, 8, 36, 3)),
     "specs/tcn.yaml": tcn(),
+    "specs/inception_v3.yaml": keras_inception_v3(),
+    "specs/xception.yaml": keras_xception(),
+    "specs/densenet121.yaml": keras_densenet((6, 12, 24, 16)),
+    "specs/mobilenet.yaml": keras_mobilenet(),
+    "specs/mobilenet_v2.yaml": keras_mobilenet_v2(),
     "examples/cifar10_convnet.yaml": cifar10_convnet(),
     "examples/cats_vs_dogs.yaml": cats_vs_dogs(),
     "examples/mnist_batchnorm.yaml": mnist_batchnorm(),
@@ -302,6 +442,7 @@ REFERENCE: dict[str, Counts] = {
     "examples/lenet_keras.yaml": lenet_keras(),
     "examples/causal_conv_toy.yaml": causal_conv_toy(),
     "examples/dilated_causal.yaml": dilated_causal(),
+    "examples/wavenet_gated.yaml": wavenet_gated(),
 }
 
 # Published figures, as printed by their source. torchvision publishes the
@@ -318,6 +459,11 @@ PUBLISHED: dict[str, tuple[str, int, int | None]] = {
     "specs/resnet50.yaml": ("keras.applications.ResNet50", 25_583_592, 53_120),
     "specs/resnet101.yaml": ("keras.applications.ResNet101", 44_601_832, 105_344),
     "specs/resnet152.yaml": ("keras.applications.ResNet152", 60_268_520, 151_424),
+    "specs/inception_v3.yaml": ("keras.applications.InceptionV3", 23_817_352, 34_432),
+    "specs/xception.yaml": ("keras.applications.Xception", 22_855_952, 54_528),
+    "specs/densenet121.yaml": ("keras.applications.DenseNet121", 7_978_856, 83_648),
+    "specs/mobilenet.yaml": ("keras.applications.MobileNet", 4_231_976, 21_888),
+    "specs/mobilenet_v2.yaml": ("keras.applications.MobileNetV2", 3_504_872, 34_112),
     "examples/cifar10_convnet.yaml": ("seed 004 model.summary()", 4_210_090, 0),
     "examples/mnist_fcnn.yaml": ("seed 001 model.summary() (fcn_MNIST_keras)", 419_160, 1_100),
     "examples/mnist_cnn1.yaml": ("seed 001 model.summary() (cnn1)", 251_210, 0),

@@ -24,7 +24,7 @@ STAGES: list[tuple[str, ...]] = [
     ("netspec.ir", "netspec.ops"),
     ("netspec.spec",),
     # per-op shape rules and the records they fill; resolve needs shapes for `shortcut: auto`
-    ("netspec.infer.shapes", "netspec.infer.rules", "netspec.infer.facts"),
+    ("netspec.infer.shapes", "netspec.infer.rules", "netspec.infer.facts", "netspec.infer.recovery"),
     ("netspec.resolve",),
     ("netspec.infer",),
     ("netspec.pipeline",),

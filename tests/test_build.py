@@ -216,3 +216,53 @@ def test_spec_text_in_the_emitted_docstrings_cannot_run_code(tmp_path):
     model = netspec.build(graph)
     assert model(np.zeros((1, 4, 4, 1), np.float32)).shape == (1, 2)
     assert not marker.exists()
+
+
+TEMPLATE_LANGUAGE = """\
+name: template_language
+input: [32, 4]
+blocks:
+  gated:
+    params: {d: 1, rate: 0.1, act: tanh, use_bias: true}
+    layers:
+      - conv: {K: 8, F: 2, P: causal, D: "${d}", activation: "${act}", bias: "${use_bias}"}
+      - dropout: "${rate}"
+      - conv: {K: 8, F: 1, from: in, name: skip}
+      - add: {from: [conv1d_1, skip]}
+layers:
+  - repeat: {times: 3, layers: [gated: {d: "${2 ** i}", use_bias: "${i == 0}", rate: 0.2}]}
+  - inception: {branches: [[], [conv: {K: 4, F: 3, P: same}]]}
+"""
+
+
+def test_typed_parameters_repeat_index_template_input_and_identity_branch_build():
+    """The template language's new forms (typed params, ${i}, from: in, an empty branch) compile to
+    exactly the shapes and parameters the checker reports."""
+    graph = load(TEMPLATE_LANGUAGE)
+    assert_static_equals_compiled(graph)
+    assert analysis_of(graph).output.output_shape == (32, 12)
+
+
+def test_unused_layers_are_not_built():
+    """A dangling layer and everything after output: are left out of the module and of the counts alike."""
+    graph = load("""\
+name: with_unused
+input: [6, 6, 2]
+layers:
+  - conv: {K: 4, F: 3, name: features}
+  - dense: {units: 50, from: input, name: dangling}
+  - flatten: {from: features}
+  - dense: {units: 3, name: logits}
+  - dense: 7
+output: logits
+""")
+    assert [node.name for node in graph.nodes] == ["input", "features", "flatten_1", "logits"]
+    assert_static_equals_compiled(graph)
+
+
+def test_linear_layer_is_the_identity():
+    graph = load("name: lin\ninput: [4]\nlayers: [dense: 3, linear]\n")
+    assert_static_equals_compiled(graph)
+    model = build(graph)
+    x = jnp.ones((2, 4))
+    assert jnp.array_equal(model(x), model.dense_1(x))

@@ -337,12 +337,13 @@ def test_concat_spatial_mismatch_and_zero_padding():
 def test_inference_continues_past_errors():
     b = Builder((8, 8, 3))
     b.add(conv(4, 9), name="bad_a")
-    b.add(conv(4, 3), name="after_a")  # skipped: its input failed, no second report
+    b.add(conv(4, 3), name="after_a")  # inferred on bad_a's recovery shape (8, 8, 4): no second report
     b.add(("zero_pad", ZeroPadAttrs(((1, 1),))), name="bad_b", inputs=["input"])
     b.add(conv(4, 3), name="fine", inputs=["input"])
     analysis = infer(b.graph())
     assert [d.code for d in analysis.errors] == ["window-too-large", "rank-mismatch"]
-    assert "after_a" not in analysis.layers and analysis.layers["fine"].output_shape == (6, 6, 4)
+    assert "bad_a" not in analysis.layers and analysis.layers["after_a"].output_shape == (6, 6, 4)
+    assert analysis.layers["fine"].output_shape == (6, 6, 4)
 
 
 def test_stride_warning_names_unseen_columns():
@@ -415,3 +416,21 @@ def test_yaml_causal_block_and_auto_shortcut():
     auto = from_yaml("name: r\ninput: [56, 56, 64]\nlayers:\n  - residual:\n"
                      "      body: [conv: {K: 128, F: 3, S: 2, P: same}, batchnorm]\n      shortcut: auto\n")
     assert not auto.errors and auto.output.output_shape == (28, 28, 128)
+
+
+def test_unseen_input_looks_through_zero_pad():
+    """DenseNet's stem: zero_pad 3 then conv 7x7/2 on 230x230 skips the last row, which is padding."""
+    b = Builder((224, 224, 3))
+    b.add(("zero_pad", ZeroPadAttrs(((3, 3), (3, 3)))), name="pad")
+    b.add(conv(8, 7, stride=2), name="stem")
+    assert infer(b.graph()).diagnostics == ()
+    b = Builder((224, 224, 3))  # padding only in front: the skipped last row is real input
+    b.add(("zero_pad", ZeroPadAttrs(((2, 0), (2, 0)))), name="pad")
+    b.add(conv(8, 7, stride=2), name="stem")
+    (warned,) = infer(b.graph()).diagnostics
+    assert warned.code == "unseen-input" and "the last 1 row(s) and column(s) of the 226×226 input" in warned.message
+    b = Builder((6, 1))  # two zero_pads in a row add up: (8 - 3) % 3 == 2 cells lost, both padding
+    b.add(("zero_pad", ZeroPadAttrs(((0, 1),))), name="pad1")
+    b.add(("zero_pad", ZeroPadAttrs(((0, 1),))), name="pad2")
+    b.add(conv(4, 3, stride=3, rank=1), name="c")
+    assert infer(b.graph()).diagnostics == ()

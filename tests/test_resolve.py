@@ -367,14 +367,14 @@ def test_from_references_and_merges() -> None:
           - multiply: {from: [a, b], name: product}
           - concat: {from: [a, b, product]}
           - conv: {K: 4, F: 1, from: a}
-        output: product
+          - concat: {from: [concat_1, conv2d_1, add_1], name: out}
         """)
     assert summary(graph)[1:] == [
         ("a", "conv", ("input",)), ("b", "conv", ("input",)), ("add_1", "add", ("a", "b")),
         ("product", "multiply", ("a", "b")), ("concat_1", "concat", ("a", "b", "product")),
-        ("conv2d_1", "conv", ("a",))]
+        ("conv2d_1", "conv", ("a",)), ("out", "concat", ("concat_1", "conv2d_1", "add_1"))]
     assert isinstance(graph.node("add_1").attrs, AddAttrs) and isinstance(graph.node("product").attrs, MultiplyAttrs)
-    assert graph.output == "product"
+    assert graph.output == "out"
 
 
 def test_references_inside_templates_resolve_within_the_instance_first() -> None:
@@ -406,8 +406,9 @@ def test_block_output_names_and_nested_paths() -> None:
           - residual: {name: res, body: [conv: {K: 4, F: 3, P: same, name: inner}]}
           - conv: {K: 4, F: 1, from: res/inner}
           - conv: {K: 4, F: 1, from: res}
+          - concat: {from: [conv2d_1, conv2d_2]}
         """)
-    assert graph.nodes[-2].inputs == ("res/inner",) and graph.nodes[-1].inputs == ("res/add_1",)
+    assert graph.nodes[-3].inputs == ("res/inner",) and graph.nodes[-2].inputs == ("res/add_1",)
 
 
 def test_default_name_comes_from_the_file() -> None:
@@ -508,6 +509,6 @@ def test_allow_takes_warning_codes_only():
           - conv: {K: 2, F: 2, allow: [window-too-large]}
         """
     problems = problems_of(text)
-    assert "net.yaml:4:37: error: conv: allow must be a warning code (unseen-input, misaligned-merge), but got 'unseen-inptu'" in problems
+    assert "net.yaml:4:37: error: conv: allow must be a warning code (unseen-input, misaligned-merge, unused-layer), but got 'unseen-inptu'" in problems
     assert "did you mean 'unseen-input'?" in problems
     assert "but got 'window-too-large'" in problems and "errors cannot be allowed" in problems

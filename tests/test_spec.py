@@ -280,8 +280,8 @@ spec.yaml:10:32: error: dropout: name must be a name (a letter or '_', then lett
             params: {K: 8}
             layers:
               - conv: {K: "${__import__('os')}", F: 3}
-              - conv: {K: "${Kk * 2}", F: "${K ** 2}"}
-              - dense: {units: "${K / 2}", bias: "${K}"}
+              - conv: {K: "${Kk * 2}", F: "${K ^ 2}"}
+              - dense: {units: "${K / 2}", bias: "is${K}"}
               - conv: {K: 8, F: "3${K}"}
         layers:
           - conv: {K: "${K}", F: 3}
@@ -289,27 +289,27 @@ spec.yaml:10:32: error: dropout: name must be a name (a letter or '_', then lett
 spec.yaml:6:22: error: bad ${...} expression: function calls are not allowed in ${...}, but got __import__(...)
  6 |       - conv: {K: "${__import__('os')}", F: 3}
    |                      ^^^^^^^^^^
-  hint: use only integers, parameter names, + - * // % and parentheses
+  hint: the only functions are min(...) and max(...)
 spec.yaml:7:22: error: unknown parameter 'Kk' in ${Kk * 2}
- 7 |       - conv: {K: "${Kk * 2}", F: "${K ** 2}"}
+ 7 |       - conv: {K: "${Kk * 2}", F: "${K ^ 2}"}
    |                      ^^
   hint: did you mean 'K'?
-spec.yaml:7:40: error: bad ${...} expression: there is no power operator '**' in ${...}
- 7 |       - conv: {K: "${Kk * 2}", F: "${K ** 2}"}
-   |                                        ^^
-  hint: write the product out, e.g. 2 * 2 * 2
+spec.yaml:7:40: error: bad ${...} expression: unexpected character '^' in ${...}
+ 7 |       - conv: {K: "${Kk * 2}", F: "${K ^ 2}"}
+   |                                        ^
+  hint: use only numbers, parameter names, + - * // % **, comparisons, min(...), max(...) and parentheses
 spec.yaml:8:29: error: bad ${...} expression: '/' is not integer division
- 8 |       - dense: {units: "${K / 2}", bias: "${K}"}
+ 8 |       - dense: {units: "${K / 2}", bias: "is${K}"}
    |                             ^
   hint: use // (floor division) to keep sizes integral
-spec.yaml:8:42: error: dense: bias must be true or false, but got '${K}'
- 8 |       - dense: {units: "${K / 2}", bias: "${K}"}
-   |                                          ^^^^^^
-  hint: ${...} is integer arithmetic: it can stand for integers and inside names only
+spec.yaml:8:42: error: dense: bias must be true or false, but got 'is${K}'
+ 8 |       - dense: {units: "${K / 2}", bias: "is${K}"}
+   |                                          ^^^^^^^^
+  hint: a ${...} inside longer text is allowed in names only; make it the whole value
 spec.yaml:9:25: error: conv: F must be a positive integer (at most 1,000,000), but got '3${K}'
  9 |       - conv: {K: 8, F: "3${K}"}
    |                         ^^^^^^^
-spec.yaml:11:18: error: 'K' is not defined here: ${...} outside a template can only use numbers
+spec.yaml:11:18: error: 'K' is not defined here: ${...} outside a template can only use numbers and the index of a repeat around it
  11 |   - conv: {K: "${K}", F: 3}
     |                  ^
   hint: parameters exist inside templates (blocks: name: {params: ..., layers: ...})"""),
@@ -423,3 +423,19 @@ def test_json_schema_describes_the_language() -> None:
 def test_json_schema_is_a_copy() -> None:
     spec_json_schema()["properties"].clear()
     assert "layers" in spec_json_schema()["properties"]
+
+
+def test_linear_is_a_bare_word_activation_as_documented() -> None:
+    from netspec.pipeline import check_text
+
+    result = check_text("input: [4]\nlayers: [dense: 3, linear, {linear: {name: out}}]\n", "net.yaml")
+    assert result.errors == []
+    assert [(n.op, n.attrs.activation.name) for n in result.graph.nodes[2:]] == [("activation", "linear")] * 2
+    assert result.analysis.output.output_shape == (3,)
+
+
+@pytest.mark.parametrize("kind", ["reshape", "subtract", "relu6"])
+def test_layers_not_supported_yet_say_so_instead_of_a_near_miss(kind: str) -> None:
+    rendered = errors(f"input: [4]\nlayers: [{kind}]\n")
+    assert f"error: layer '{kind}' is not supported yet" in rendered
+    assert "did you mean" not in rendered

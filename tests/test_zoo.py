@@ -20,7 +20,7 @@ import reference_counts as reference
 from conftest import ROOT, SPECS
 
 from netspec.infer.facts import Analysis, LayerFacts
-from netspec.pipeline import Checked, check_file, check_text, load
+from netspec.pipeline import Checked, check_file, load
 
 SPEC_FILES = [path.relative_to(ROOT).as_posix() for path in SPECS]
 
@@ -28,8 +28,8 @@ SPEC_FILES = [path.relative_to(ROOT).as_posix() for path in SPECS]
 # really behaves so; each such file explains them in its header comment.
 # path -> {warning code: count}.
 EXPECTED_WARNINGS: dict[str, dict[str, int]] = {
-    # every zoo file checks clean; the Keras ResNets acknowledge their stem's unseen last
-    # row/column with `allow: unseen-input` (tested in test_keras_resnet_stems_allow_their_warning).
+    # every zoo file checks clean; the Keras stems skip only zero padding, which is no unseen input
+    # (tested in test_keras_stems_lose_only_padding).
 }
 
 
@@ -129,6 +129,7 @@ OUTPUT_SHAPES = {
     "examples/lenet_keras.yaml": (10,),
     "examples/causal_conv_toy.yaml": (3, 1),
     "examples/dilated_causal.yaml": (128, 1),
+    "examples/wavenet_gated.yaml": (256, 256),
 }
 
 
@@ -200,6 +201,22 @@ STAGE_SHAPES = {
     "specs/lenet.yaml": [("conv1", (28, 28, 6)), ("pool1", (14, 14, 6)), ("conv2", (10, 10, 16)),
                          ("pool2", (5, 5, 16)), ("logits", (10,))],
     "specs/tcn.yaml": [("dilated_stack", (64, 32)), ("forecast", (64, 1))],
+    # Keras Applications: the shapes their source comments and model.summary() print
+    "specs/inception_v3.yaml": [("max_pooling2d_1", (35, 35, 192)), ("mixed0", (35, 35, 256)),
+                                ("mixed2", (35, 35, 288)), ("mixed3", (17, 17, 768)), ("mixed7", (17, 17, 768)),
+                                ("mixed8", (8, 8, 1280)), ("mixed9_1", (8, 8, 768)), ("mixed10", (8, 8, 2048))],
+    "specs/xception.yaml": [("block1_conv2_act", (147, 147, 64)), ("add", (74, 74, 128)),
+                            ("add_2", (19, 19, 728)), ("add_10", (19, 19, 728)), ("add_11", (10, 10, 1024)),
+                            ("block14_sepconv2_act", (10, 10, 2048))],
+    "specs/densenet121.yaml": [("pool1", (56, 56, 64)), ("conv2_block6_concat", (56, 56, 256)),
+                               ("pool2_pool", (28, 28, 128)), ("conv3_block12_concat", (28, 28, 512)),
+                               ("conv4_block24_concat", (14, 14, 1024)), ("pool4_pool", (7, 7, 512)),
+                               ("conv5_block16_concat", (7, 7, 1024))],
+    "specs/mobilenet.yaml": [("conv1_relu", (112, 112, 32)), ("conv_pad_2", (113, 113, 64)),
+                             ("conv_pw_2_relu", (56, 56, 128)), ("conv_pw_13_relu", (7, 7, 1024)),
+                             ("conv_preds", (1, 1, 1000))],
+    "specs/mobilenet_v2.yaml": [("expanded_conv_project_BN", (112, 112, 16)), ("block_2_add", (56, 56, 24)),
+                                ("block_16_project_BN", (7, 7, 320)), ("out_relu", (7, 7, 1280))],
     "examples/dilated_causal.yaml": [("dilated", (128, 32)), ("output", (128, 1))],
     "examples/causal_conv_toy.yaml": [("causal_conv", (3, 1))],
     # the slide: "collapse the preceding 17x17x64 feature map into ... 18496"
@@ -231,6 +248,7 @@ def test_resnet_stages_have_the_published_block_counts():
     ("specs/tcn.yaml", reference.tcn_receptive_field()),
     ("examples/dilated_causal.yaml", reference.tcn_receptive_field(2, reference.CAUSAL_DILATIONS)),
     ("examples/causal_conv_toy.yaml", 2),
+    ("examples/wavenet_gated.yaml", 1 + reference.tcn_receptive_field(2, reference.WAVENET_DILATIONS)),
 ])
 def test_causal_receptive_field(path, field):
     assert analysis_of(path).output.receptive_field == (field,)
@@ -324,12 +342,55 @@ def test_summary_json_reports_the_keras_resnet50_counts():
     assert sum(layer["params"] for layer in report["layers"]) == 25_636_712
 
 
-@pytest.mark.parametrize("path", ["specs/resnet50.yaml", "specs/resnet101.yaml", "specs/resnet152.yaml"])
-def test_keras_resnet_stems_allow_their_warning(path):
-    """Keras' stem really drops the last row and column; the spec says so, and without the
-    acknowledgement netspec warns about exactly those two layers."""
-    text = (ROOT / path).read_text()
-    assert text.count("allow: unseen-input") == 3  # the header and the two stem layers
-    unacknowledged = check_text(text.replace(", allow: unseen-input", ""), path)
-    assert [(d.code, d.message.split(":")[0]) for d in unacknowledged.diagnostics] == [
-        ("unseen-input", "conv 'conv1_conv'"), ("unseen-input", "pool 'pool1_pool'")]
+@pytest.mark.parametrize("path", ["specs/resnet50.yaml", "specs/resnet101.yaml", "specs/resnet152.yaml",
+                                  "specs/densenet121.yaml"])
+def test_keras_stems_lose_only_padding(path):
+    """Keras' 7x7/2 stem conv and 3x3/2 pool skip their input's last row and column, which are the
+    ZeroPadding2D's cells: no unseen-input warning, and so no allow: in the spec."""
+    analysis = analysis_of(path)
+    assert "allow:" not in (ROOT / path).read_text()
+    stem = [facts for facts in analysis.layers.values() if facts.op in ("conv", "pool")][:2]
+    assert [(facts.input_shapes[0][:2], facts.output_shape[:2]) for facts in stem] == [
+        ((230, 230), (112, 112)), ((114, 114), (56, 56))]  # (230 - 7) % 2 == 1, (114 - 3) % 2 == 1
+    assert checked(path).diagnostics == ()
+
+
+# --- Keras Applications: Keras' own layer names, so weight files map by name -----------
+
+# path -> (names of some nodes that must exist, how many nodes of each op the Keras model has)
+KERAS_NAMES = {
+    "specs/inception_v3.yaml": (["conv2d", "conv2d_93", "batch_normalization_93", "activation_93",
+                                 "max_pooling2d_3", "average_pooling2d_8", "mixed9_0", "concatenate_1",
+                                 "mixed10", "avg_pool", "predictions"], {"conv": 94, "batchnorm": 94, "concat": 15}),
+    "specs/xception.yaml": (["block1_conv1", "block1_conv1_bn", "block2_sepconv2_act", "block13_pool", "conv2d_3",
+                             "batch_normalization_3", "add_11", "block14_sepconv2_act", "avg_pool", "predictions"],
+                            {"separable_conv": 34, "conv": 6, "batchnorm": 40, "add": 12}),
+    "specs/densenet121.yaml": (["zero_padding2d", "conv1_conv", "pool1", "conv2_block1_0_bn", "conv2_block1_1_conv",
+                                "conv2_block1_2_conv", "conv2_block1_concat", "pool2_conv", "pool4_pool",
+                                "conv5_block16_concat", "bn", "relu", "avg_pool", "predictions"],
+                               {"conv": 120, "batchnorm": 121, "concat": 58}),
+    "specs/mobilenet.yaml": (["conv1", "conv1_bn", "conv_dw_1", "conv_dw_1_bn", "conv_pw_1", "conv_pw_13_relu",
+                              "conv_pad_12", "conv_preds", "reshape_2", "predictions"],
+                             {"depthwise_conv": 13, "conv": 15, "batchnorm": 27}),
+    "specs/mobilenet_v2.yaml": (["Conv1", "bn_Conv1", "expanded_conv_depthwise", "expanded_conv_project_BN",
+                                 "block_1_expand", "block_1_pad", "block_1_depthwise_BN", "block_16_project",
+                                 "block_15_add", "Conv_1", "Conv_1_bn", "out_relu", "predictions"],
+                                {"depthwise_conv": 17, "conv": 35, "batchnorm": 52, "add": 10}),
+}
+
+
+@pytest.mark.parametrize("path", sorted(KERAS_NAMES))
+def test_keras_applications_keep_keras_layer_names(path):
+    names, op_counts = KERAS_NAMES[path]
+    analysis = analysis_of(path)
+    assert [name for name in names if name not in analysis.layers] == []
+    assert all("/" not in name for name in analysis.layers), "written flat, so no scope path prefixes a name"
+    counted = {op: sum(facts.op == op for facts in analysis.layers.values()) for op in op_counts}
+    assert counted == op_counts
+
+
+def test_wavenet_dilations_come_from_the_repeat_index():
+    layers = analysis_of("examples/wavenet_gated.yaml").graph.nodes
+    filters = [node for node in layers if node.local_name == "filter"]
+    assert [node.attrs.dilation for node in filters] == [(2**i,) for i in range(8)]
+    assert [node.name for node in filters][:2] == ["stack/block0/filter", "stack/block1/filter"]

@@ -275,7 +275,8 @@ class ClassTable:
         for level, template in enumerate(first.templates):  # the same templates in every instance
             for name, _ in template.params:
                 values = [dict(b.templates[level].params).get(name) for b in block_class.instances]
-                if None not in values and all(n != identifier(name.lower()) for n, _ in candidates):
+                integers = all(type(value) is int for value in values)  # not floats, strings or booleans
+                if integers and all(n != identifier(name.lower()) for n, _ in candidates):
                     candidates.append((identifier(name.lower()), tuple(values)))
         used: dict[str, tuple[int, ...]] = {}
         for key in keys:

@@ -49,7 +49,8 @@ class Analysis:
 
     ``layers`` is in execution (topological) order and has an entry for
     every node that could be inferred; when ``errors`` is non-empty the
-    entries after the first failing node may be missing.
+    failed nodes (and those after a failure without a recovery shape) are
+    missing.
     """
 
     graph: Graph

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from math import prod
 
 from netspec.diagnostics import Diagnostic, error, warning
-from netspec.infer import shapes
+from netspec.infer import recovery, shapes
 from netspec.infer.facts import Analysis, LayerFacts
 from netspec.infer.shapes import ShapeError
 from netspec.ir import (
@@ -46,13 +46,27 @@ Shape = tuple[int, ...]
 Field = tuple[tuple[int, ...], tuple[int, ...]]  # (receptive field, jump) per spatial axis
 
 
-def _unseen_warnings(node: Node, shape: Shape) -> list[Diagnostic]:
+def _padded_ends(node: Node, nodes: dict[str, Node]) -> tuple[int, ...]:
+    """Per spatial axis, how many trailing cells of ``node``'s input are zero padding added by the
+    ``zero_pad`` layers (ops that pad their input) that directly precede it (0 when none does)."""
+    ends: tuple[int, ...] = ()
+    source = nodes.get(node.inputs[0]) if node.inputs else None
+    while source is not None and OPS[source.op].pads_input:
+        highs = tuple(high for _, high in source.attrs.padding)
+        ends = tuple(a + b for a, b in zip(ends, highs)) if ends else highs
+        source = nodes.get(source.inputs[0]) if source.inputs else None
+    return ends
+
+
+def _unseen_warnings(node: Node, shape: Shape, padded_ends: tuple[int, ...] = ()) -> list[Diagnostic]:
     """Warn (once per layer) when a stride leaves real trailing cells of the input unread.
 
     SAME padding never loses cells by construction; cells that are only
-    padding are not worth a warning, so only real rows/columns count. Axes
-    whose window is narrower than the stride (a 1×1/2 projection) skip cells
-    between windows by design, so the edge is no accident there: no warning.
+    padding are not worth a warning, so only real rows/columns count — the
+    layer's own padding and ``padded_ends``, the cells a preceding
+    ``zero_pad`` added at the end of each axis. Axes whose window is
+    narrower than the stride (a 1×1/2 projection) skip cells between
+    windows by design, so the edge is no accident there: no warning.
     """
     kernel, strides, dilation, padding = shapes.window_geometry(node.attrs)
     if padding == "same":
@@ -67,6 +81,7 @@ def _unseen_warnings(node: Node, shape: Shape) -> list[Diagnostic]:
         if extent < stride:
             continue
         lost = shapes.unseen_length(length, extent, stride, pad) - pad[1]
+        lost -= padded_ends[axis] if axis < len(padded_ends) else 0
         if lost <= 0:
             continue
         unit, adjective = words[axis] if words else (f"cell of axis {axis}", "long")
@@ -315,26 +330,30 @@ class Rule:
     params: Callable[..., tuple[int, int]] = _no_params
     macs: Callable[..., int] = _no_macs
     field: Callable[..., Field] = _merge_field
+    # after a shape error, the shape the node was most likely meant to have (netspec.infer.recovery)
+    recover: Callable[..., Shape | None] = recovery.no_recovery
 
 
 RULES: dict[str, Rule] = {
     "input": Rule(_input_shape, field=_input_field),
-    "conv": Rule(_conv_shape, _conv_params, _conv_macs, _window_field),
-    "depthwise_conv": Rule(_depthwise_shape, _depthwise_params, _depthwise_macs, _window_field),
-    "separable_conv": Rule(_separable_shape, _separable_params, _separable_macs, _window_field),
-    "pool": Rule(_pool_shape, field=_window_field),
+    "conv": Rule(_conv_shape, _conv_params, _conv_macs, _window_field, recovery.window_same),
+    "depthwise_conv": Rule(_depthwise_shape, _depthwise_params, _depthwise_macs, _window_field,
+                           recovery.window_same),
+    "separable_conv": Rule(_separable_shape, _separable_params, _separable_macs, _window_field,
+                           recovery.window_same),
+    "pool": Rule(_pool_shape, field=_window_field, recover=recovery.window_same),
     "global_pool": Rule(_global_pool_shape, field=_whole_field),
-    "dense": Rule(_dense_shape, _dense_params, _dense_macs),
+    "dense": Rule(_dense_shape, _dense_params, _dense_macs, recover=recovery.kept_units),
     "flatten": Rule(_flatten_shape, field=_whole_field),
-    "dropout": Rule(_same_shape),
-    "batchnorm": Rule(_channel_shape, _batchnorm_params),
-    "layernorm": Rule(_channel_shape, _layernorm_params),
-    "lrn": Rule(_channel_shape),
+    "dropout": Rule(_same_shape, recover=recovery.first_input),
+    "batchnorm": Rule(_channel_shape, _batchnorm_params, recover=recovery.first_input),
+    "layernorm": Rule(_channel_shape, _layernorm_params, recover=recovery.first_input),
+    "lrn": Rule(_channel_shape, recover=recovery.first_input),
     "zero_pad": Rule(_zero_pad_shape),
-    "activation": Rule(_same_shape),
-    "add": Rule(_elementwise_shape),
-    "multiply": Rule(_elementwise_shape),
-    "concat": Rule(_concat_shape),
+    "activation": Rule(_same_shape, recover=recovery.first_input),
+    "add": Rule(_elementwise_shape, recover=recovery.largest_input),
+    "multiply": Rule(_elementwise_shape, recover=recovery.largest_input),
+    "concat": Rule(_concat_shape, recover=recovery.summed_channels),
 }
 
 
@@ -351,6 +370,18 @@ def output_shape(op: str, attrs, input_shapes: list[tuple[int, ...]]) -> tuple[i
     if any(d < 1 for d in out):
         raise ShapeError(f"gives an empty output {out}", code="empty-output")
     return out
+
+
+def recovery_shape(op: str, attrs, shapes_in: Sequence[Shape]) -> Shape | None:
+    """After a shape error, the shape ``op`` most likely was meant to give on ``shapes_in`` (its
+    rule's ``recover``), or None when there is no sensible guess.
+
+    >>> recovery_shape("concat", ConcatAttrs(), [(4, 4, 8), (2, 2, 8)])
+    (4, 4, 16)
+    """
+    if not shapes_in:
+        return None
+    return RULES[op].recover(attrs, list(shapes_in), lambda variant, shapes_: output_shape(op, variant, shapes_))
 
 
 # --- the pass -----------------------------------------------------------------
@@ -410,16 +441,20 @@ def _merge_diagnostic(node: Node, graph: Graph, exc: ShapeError, shapes_in: Sequ
 def infer(graph: Graph) -> Analysis:
     """Shapes, parameters, MACs and receptive fields of every node of ``graph``.
 
-    Errors become diagnostics at the node's span; nodes whose inputs failed
-    are skipped (their error is already reported), the rest still inferred.
+    Errors become diagnostics at the node's span. A failed node gets a recovery shape (what the
+    usual fix would give) so inference goes on and every independent error is reported in one
+    run; an error at a node that reads such a guess directly is a follow-on and is not reported.
+    Failed nodes have no entry in ``layers``.
     """
     layers: dict[str, LayerFacts] = {}
     fields: dict[str, Field] = {}
     failed: set[str] = set()
+    guessed: dict[str, Shape] = {}  # failed nodes' recovery shapes (see netspec.infer.recovery)
+    by_name = {node.name: node for node in graph.nodes}
     diagnostics: list[Diagnostic] = []
     for node in graph.nodes:
         rule = RULES.get(node.op)
-        missing = [name for name in node.inputs if name not in layers]
+        missing = [name for name in node.inputs if name not in layers and name not in guessed]
         if rule is None or missing:
             failed.add(node.name)
             unknown = [name for name in missing if name not in failed]
@@ -430,22 +465,29 @@ def infer(graph: Graph) -> Analysis:
                 diagnostics.append(error("unknown-input", f"{_subject(node)} takes '{unknown[0]}', which is "
                                          "not an earlier layer", node.span))
             continue
-        shapes_in = [layers[name].output_shape for name in node.inputs]
+        shapes_in = [guessed[name] if name in guessed else layers[name].output_shape for name in node.inputs]
         try:
             out = output_shape(node.op, node.attrs, shapes_in)
         except ShapeError as exc:
             failed.add(node.name)
-            if exc.inputs is not None:
-                diagnostics.append(_merge_diagnostic(node, graph, exc, shapes_in))
-            else:
-                diagnostics.append(error(exc.code, f"{_subject(node)} {exc.message}", node.span, exc.hint))
+            blamed = [node.inputs[i] for i in exc.inputs] if exc.inputs is not None else list(node.inputs)
+            if not any(name in guessed for name in blamed):  # else a follow-on of an earlier error
+                if exc.inputs is not None:
+                    diagnostics.append(_merge_diagnostic(node, graph, exc, shapes_in))
+                else:
+                    diagnostics.append(error(exc.code, f"{_subject(node)} {exc.message}", node.span, exc.hint))
+            recovered = recovery_shape(node.op, node.attrs, shapes_in)
+            if recovered is not None:
+                guessed[node.name] = recovered
+                fields[node.name] = fields[node.inputs[0]]
             continue
         trainable, frozen = rule.params(node.attrs, shapes_in, out)
         field = rule.field(node.attrs, shapes_in, [fields[name] for name in node.inputs])
         pads = None
         if OPS[node.op].windowed:
             pads = shapes.window_pads(node.attrs, shapes_in[0])
-            diagnostics.extend(d for d in _unseen_warnings(node, shapes_in[0]) if d.code not in node.allow)
+            found = _unseen_warnings(node, shapes_in[0], _padded_ends(node, by_name))
+            diagnostics.extend(d for d in found if d.code not in node.allow)
         elif OPS[node.op].pads_input:
             pads = tuple(node.attrs.padding)
         fields[node.name] = field

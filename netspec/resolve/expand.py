@@ -53,15 +53,18 @@ from netspec.ir import (
     Scope,
 )
 from netspec.ops import OPS, has
-from netspec.resolve.lower import LAYOUTS, Values, auto_base, primitive
+from netspec.resolve.lower import LAYOUTS, Values, auto_base, deferred_fields, primitive, text_of
+from netspec.resolve.reach import split_unused, unused_warning
 from netspec.resolve.scaling import scale_attrs, scale_filters, scale_input, scale_times, select_scale
 from netspec.spec.budget import spec_limits
 from netspec.spec.network import Item, Spec, TemplateCall
+from netspec.spec.prepass import REPEAT_INDEX
 from netspec.spec.scales import Scale
 from netspec.spec.source import Path, SourceDoc
-from netspec.spec.values import NAME_PATTERN, Interp
+from netspec.spec.values import NAME_PATTERN, describe, param_fits, param_kind
 
 MAX_NODES = 20_000
+TEMPLATE_INPUT = "in"  # inside a template, the name of the instance's own input
 
 
 def resolve_spec(spec: Spec, doc: SourceDoc, scale: str | None = None) -> tuple[Graph | None, list[Diagnostic]]:
@@ -158,8 +161,12 @@ class _Resolver:
         output = last
         if spec.output is not None:
             output = self.output_node(spec.output) or last
+        nodes, unused = split_unused(self.nodes, output)
+        if not any(diagnostic.is_error for diagnostic in self.diagnostics):  # else from: may be guesses
+            self.diagnostics.extend(found for depth, group in unused
+                                    if (found := unused_warning(depth, group, output)) is not None)
         name = spec.name if isinstance(spec.name, str) else _default_name(self.doc.path)
-        graph = Graph(name=name, input_shape=input_shape, nodes=tuple(self.nodes), output=output,
+        graph = Graph(name=name, input_shape=input_shape, nodes=tuple(nodes), output=output,
                       source_path=self.doc.path, description=spec.description, reference=spec.reference,
                       train=spec.train)
         graph.meta.update(budget=spec_limits(spec.budget, self.doc), scale=self.scale)
@@ -205,6 +212,8 @@ class _Resolver:
         if isinstance(item, TemplateCall):
             return self.instantiate(item, path, context, previous)
         kind, args = item.KIND, item.args
+        if deferred_fields(args):
+            args = self.values(context).settle(args, path + (kind,))
         span = self.item_span(path, kind)
         inputs = self.inputs(args.from_, path + (kind, "from"), context, previous)
         block = self.blocks.get(kind)
@@ -256,7 +265,7 @@ class _Resolver:
         values = self.values(context)
         env = {key: value for key, value in template.params.items()}
         for key, value in call.arguments.items():
-            env[key] = values.integer(value, path + (call.template, key))
+            env[key] = self.argument(call.template, key, value, template.params.get(key), values, context)
         local = self.local_name(call.name, call.template, context, span)
         params = tuple((key, env[key]) for key in template.params)
         where = f" at {span}" if span else ""
@@ -264,15 +273,33 @@ class _Resolver:
         scope = Scope(local, "template", span, template=call.template, params=params)
         inner = context.enter(scope, env=tuple(env.items()), templates=context.templates + (call.template,),
                               note=note)
+        self.declare(inner.full(TEMPLATE_INPUT), inputs[0], span, inner)
         output = self.expand_list(template.layers, ("blocks", call.template, "layers"), inner, inputs[0])
         self.declare(context.full(local), output, span, context)
         return output
 
+    def argument(self, template: str, key: str, value, default, values: Values, context: _Context):
+        """A template argument's value in this instance, of its parameter's type (that of its default)."""
+        result = values.any(value)
+        if result is None:  # reported
+            return default if default is not None else 1
+        if not param_fits(default, result):
+            span = getattr(value, "span", None)
+            self.error("param-type", f"parameter '{key}' of template '{template}' is {param_kind(default)} (its "
+                                     f"default is {describe(default)}), but {value} is {describe(result)} here",
+                       span, context)
+            return default
+        return float(result) if isinstance(default, float) and not isinstance(result, bool) else result
+
     # --- blocks -------------------------------------------------------------------------------------------
 
     def block_repeat(self, args, path: Path, context: _Context, current: str, span) -> str:
-        for _ in range(scale_times(self.values(context).integer(args.times, path + ("times",)), self.scale)):
-            current = self.expand_list(args.layers, path + ("layers",), context, current)
+        index = args.index or REPEAT_INDEX
+        times = scale_times(self.values(context).integer(args.times, path + ("times",)), self.scale)
+        for iteration in range(times):
+            inner = replace(context, env=tuple((key, value) for key, value in context.env if key != index)
+                            + ((index, iteration),))
+            current = self.expand_list(args.layers, path + ("layers",), inner, current)
         return current
 
     def block_inception(self, args, path: Path, context: _Context, source: str, span) -> str:
@@ -461,9 +488,8 @@ class _Resolver:
         """A name or reference, with any ``${...}`` evaluated."""
         if isinstance(value, str):
             return value
-        values = self.values(context)
-        parts = value.parts if isinstance(value, Interp) else (value,)
-        return "".join(part if isinstance(part, str) else str(values.integer(part, ())) for part in parts)
+        result = self.values(context).any(value)
+        return "_" if result is None else text_of(result)  # "_": a stand-in once the problem is reported
 
     # --- from: ----------------------------------------------------------------------------------------
 
@@ -474,6 +500,11 @@ class _Resolver:
         for index, reference in enumerate(references):
             span = self.doc.span(path + (index,)) if path + (index,) in self.doc.values else self.doc.span(path)
             name = self.text(reference, context, span)
+            template = next((scope for scope in reversed(context.scope) if scope.kind == "template"), None)
+            if name == "input" and template is not None:
+                self.error("template-input", f"from: input inside template '{template.template}' would take the "
+                                             f"network's input, not the template's", span, context,
+                           hint=f"the template's own input is '{TEMPLATE_INPUT}': from: {TEMPLATE_INPUT}")
             target = self.lookup(name, context)
             if target is None:
                 self.pending.append(_Pending(name, context, span))

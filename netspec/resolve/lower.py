@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from netspec.diagnostics import Diagnostic, Span
 from netspec.ir import (
     Activation,
@@ -41,7 +43,7 @@ from netspec.ir import (
 from netspec.spec import expr
 from netspec.spec.layers import ACTIVATION_LAYERS, ALIAS_GROUPS, LayerArgs
 from netspec.spec.source import Path, SourceDoc
-from netspec.spec.values import DEFAULT_ALPHA, Expr, InitSpec
+from netspec.spec.values import DEFAULT_ALPHA, Expr, InitSpec, Interp
 
 LAYOUTS = {1: "[T, C]", 2: "[H, W, C]", 3: "[D, H, W, C]"}
 
@@ -77,13 +79,13 @@ class Values:
         if not isinstance(value, Expr):
             return value
         fallback = value.minimum if value.minimum is not None else 1
-        try:
-            result = expr.evaluate(value.tree, self.env)
-        except expr.ExprError as problem:
-            span = value.span
-            if span is not None:
-                span = Span(span.path, span.line, span.col + problem.offset, problem.length, span.snippet)
-            self.error("expression", f"{value}: {problem.message}", span, problem.hint)
+        result = self.evaluate(value)
+        if result is None:
+            return fallback
+        if isinstance(result, bool) or not isinstance(result, int):
+            key = next((str(part) for part in reversed(path) if isinstance(part, str)), "value")
+            self.error("expression-type", f"{key} = {value} is {expr.kind_of(result)} ({result!r}) here, but "
+                                          f"must be {value.meaning}", value.span)
             return fallback
         low, high = value.minimum, value.maximum
         if (low is not None and result < low) or (high is not None and result > high):
@@ -92,6 +94,43 @@ class Values:
                        value.span)
             return fallback
         return result
+
+    def evaluate(self, value: Expr) -> expr.Value | None:
+        """The value of ``${...}`` in this instance's parameters, or None after reporting why not."""
+        try:
+            return expr.evaluate(value.tree, self.env)
+        except expr.ExprError as problem:
+            span = value.span
+            if span is not None:
+                span = Span(span.path, span.line, span.col + problem.offset, problem.length, span.snippet)
+            self.error("expression", f"{value}: {problem.message}", span, problem.hint)
+            return None
+
+    def any(self, value: Any) -> Any:
+        """A template argument's value: a ``${...}`` evaluated (any type), text with ``${...}`` inside
+        interpolated; None after reporting a problem."""
+        if isinstance(value, Expr):
+            return self.evaluate(value)
+        if isinstance(value, Interp):
+            pieces = [part if isinstance(part, str) else self.evaluate(part) for part in value.parts]
+            return None if any(piece is None for piece in pieces) else "".join(map(text_of, pieces))
+        return value
+
+    def settle(self, args: LayerArgs, path: Path) -> LayerArgs:
+        """``args`` with every ``${...}`` in a non-integer field (a rate, a flag, an activation, a mode)
+        evaluated and checked by that field's own validator; integer fields are evaluated where read."""
+        updates = {}
+        for field, value in deferred_fields(args):
+            result = self.evaluate(value)
+            updates[field] = value.fallback
+            if result is None:
+                continue
+            try:
+                updates[field] = value.check(result)
+            except PydanticCustomError as problem:
+                self.error("expression-type", f"{field} = {value} is {result!r} here: {problem.message()}",
+                           value.span, (problem.context or {}).get("netspec_hint"))
+        return args.model_copy(update=updates) if updates else args
 
     def per_axis(self, value: Any, default: int | tuple[int, ...], spatial: int, path: Path) -> tuple[int, ...]:
         """An int (or Expr) for every axis, or a per-axis list whose length must be ``spatial``."""
@@ -147,6 +186,18 @@ class Values:
     def activation(self, value: Activation | None) -> Activation | None:
         """A fused activation: ``linear`` means none."""
         return None if value is None or value.name == "linear" else value
+
+
+def deferred_fields(args: LayerArgs) -> list[tuple[str, Expr]]:
+    """The non-integer fields of ``args`` that hold a ``${...}`` still to evaluate (most items: none)."""
+    return [(field, value) for field, value in vars(args).items() if isinstance(value, Expr) and value.check]
+
+
+def text_of(value: expr.Value) -> str:
+    """How a value reads inside a name: ``3``, ``relu``, ``true``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _init(args: Any, network: InitSpec | None) -> dict[str, str]:

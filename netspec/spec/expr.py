@@ -1,17 +1,26 @@
-"""``${...}``: integer arithmetic over template parameters.
+"""``${...}``: typed arithmetic over template parameters.
 
-The language is deliberately tiny: integer literals, parameter names,
-``+ - * // %``, unary minus and parentheses. It is tokenised and parsed by
-hand (recursive descent) and evaluated by walking the tree, never by
-``eval``, so ``${__import__('os')}`` is just a syntax error.
+The language is deliberately tiny: integer and decimal literals, ``true`` and
+``false``, parameter names, ``+ - * // % **``, unary minus, the comparisons
+``< <= > >= == !=``, ``min(...)``, ``max(...)`` and parentheses. It is
+tokenised and parsed by hand (recursive descent) and evaluated by walking the
+tree, never by ``eval``, so ``${__import__('os')}`` is just a syntax error.
+
+Values are integers, decimal numbers, booleans or strings (a string can only
+come from a template parameter, e.g. an activation name). Types are checked
+as the tree is evaluated: arithmetic takes numbers, ``//`` and ``%`` take
+integers, ``**`` takes a non-negative integer exponent, ordering takes
+numbers, ``==`` and ``!=`` compare any two values of one kind.
 
 >>> expression = parse("4 * K + (S - 1) // 2")
 >>> evaluate(expression, {"K": 64, "S": 3})
 257
 >>> [name.name for name in names(expression)]
 ['K', 'S']
+>>> evaluate(parse("max(2 ** i, 4)"), {"i": 3}), evaluate(parse("i == 0"), {"i": 3})
+(8, False)
 
-A YAML string that is exactly ``"${...}"`` stands for an integer; ``${...}``
+A YAML string that is exactly ``"${...}"`` stands for its value; ``${...}``
 inside longer text (``name: "block${i}"``) is interpolated, which netspec
 allows only in names (see :func:`split_template`).
 
@@ -28,6 +37,9 @@ MAX_LENGTH = 200  # characters inside one ${...}
 MAX_DEPTH = 32  # nested parentheses / unary minus
 MAX_DIGITS = 12  # of an integer literal
 MAX_MAGNITUDE = 10**15  # of any intermediate value
+FUNCTIONS = ("min", "max")
+COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+Value = int | float | bool | str
 
 
 class ExprError(Exception):
@@ -47,7 +59,7 @@ class ExprError(Exception):
 
 @dataclass(frozen=True)
 class Number:
-    value: int
+    value: int | float | bool  # a literal: 42, 0.5, true
     offset: int
     length: int
 
@@ -68,14 +80,22 @@ class Negate:
 
 @dataclass(frozen=True)
 class BinaryOp:
-    operator: str  # one of + - * // %
+    operator: str  # one of + - * // % ** and the comparisons
     left: Tree
     right: Tree
     offset: int  # of the operator
     length: int
 
 
-Tree = Number | Name | Negate | BinaryOp
+@dataclass(frozen=True)
+class Call:
+    function: str  # min or max
+    arguments: tuple[Tree, ...]
+    offset: int
+    length: int
+
+
+Tree = Number | Name | Negate | BinaryOp | Call
 
 
 # --- tokens -----------------------------------------------------------------------
@@ -83,12 +103,13 @@ Tree = Number | Name | Negate | BinaryOp
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # "int", "name", "op", "(", ")", "end"
+    kind: str  # "int", "float", "name", "op", "(", ")", ",", "end"
     text: str
     offset: int
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_]\w*)|(?P<op>//|\*\*|[-+*/%()]))")
+_TOKEN = re.compile(r"\s*(?:(?P<float>\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)|(?P<int>\d+)"
+                    r"|(?P<name>[A-Za-z_]\w*)|(?P<op>//|\*\*|<=|>=|==|!=|[-+*/%()<>,]))")
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -110,44 +131,41 @@ def _tokenize(text: str) -> list[_Token]:
             raise _bad_character(text, position)
         start = match.start(match.lastgroup)
         kind, value = match.lastgroup, match.group(match.lastgroup)
-        if kind == "int":
-            if position + len(match.group(0)) < len(text) and text[match.end()] == ".":
-                raise ExprError("only integers are allowed in ${...}, but got a decimal number", start,
-                                match.end() - start + 1, hint="netspec's ${...} arithmetic is integer-only")
-            if len(value) > MAX_DIGITS:
-                raise ExprError(f"integer literal has {len(value)} digits; the limit is {MAX_DIGITS}",
-                                start, len(value))
+        if kind in ("int", "float") and len(value) > MAX_DIGITS:
+            raise ExprError(f"number literal has {len(value)} characters; the limit is {MAX_DIGITS}",
+                            start, len(value))
         if kind == "op":
-            if value == "**":
-                raise ExprError("there is no power operator '**' in ${...}", start, 2,
-                                hint="write the product out, e.g. 2 * 2 * 2")
             if value == "/":
                 raise ExprError("'/' is not integer division", start, 1,
                                 hint="use // (floor division) to keep sizes integral")
-            kind = value if value in "()" else "op"
+            kind = value if value in ("(", ")", ",") else "op"
         tokens.append(_Token(kind, value, start))
         position = match.end()
 
 
+_ALLOWED = "use only numbers, parameter names, + - * // % **, comparisons, min(...), max(...) and parentheses"
+
+
 def _call(name: _Token) -> ExprError:
     return ExprError(f"function calls are not allowed in ${{...}}, but got {name.text}(...)", name.offset,
-                     len(name.text), hint="use only integers, parameter names, + - * // % and parentheses")
+                     len(name.text), hint="the only functions are min(...) and max(...)")
 
 
 def _bad_character(text: str, position: int) -> ExprError:
     character = text[position]
     if character == ".":
-        return ExprError("attribute access and decimal points are not allowed in ${...}", position,
-                         hint="use only integers, parameter names, + - * // % and parentheses")
+        return ExprError("attribute access is not allowed in ${...}", position, hint=_ALLOWED)
     if character in "'\"":
-        return ExprError("strings are not allowed in ${...}", position,
-                         hint="use only integers, parameter names, + - * // % and parentheses")
-    return ExprError(f"unexpected character {character!r} in ${{...}}", position,
-                     hint="use only integers, parameter names, + - * // % and parentheses")
+        return ExprError("string literals are not allowed in ${...}", position,
+                         hint="pass text as a template parameter; " + _ALLOWED)
+    return ExprError(f"unexpected character {character!r} in ${{...}}", position, hint=_ALLOWED)
 
 
-# --- parser: expression := term (("+" | "-") term)* ; term := unary (("*" | "//" | "%") unary)* ;
-#             unary := "-" unary | "+" unary | atom ; atom := int | name | "(" expression ")"
+# --- parser: comparison := arith (("<" | "<=" | ">" | ">=" | "==" | "!=") arith)? ;
+#             arith := term (("+" | "-") term)* ; term := unary (("*" | "//" | "%") unary)* ;
+#             unary := "-" unary | "+" unary | power ; power := atom ("**" unary)? ;
+#             atom := number | true | false | name | (min | max) "(" comparison ("," comparison)* ")"
+#                   | "(" comparison ")"
 
 
 class _Parser:
@@ -169,10 +187,20 @@ class _Parser:
     def parse(self) -> Tree:
         if self.token.kind == "end":
             raise ExprError("empty ${...}", 0, max(1, len(self.text)),
-                            hint="write an integer expression such as ${4 * K}")
-        tree = self.expression()
+                            hint="write an expression such as ${4 * K}")
+        tree = self.comparison()
         if self.token.kind != "end":
-            raise self.unexpected("an operator (+ - * // %)")
+            raise self.unexpected("an operator (+ - * // % ** or a comparison)")
+        return tree
+
+    def comparison(self) -> Tree:
+        tree = self.expression()
+        if self.token.kind == "op" and self.token.text in COMPARISONS:
+            operator = self.advance()
+            tree = BinaryOp(operator.text, tree, self.expression(), operator.offset, len(operator.text))
+            if self.token.kind == "op" and self.token.text in COMPARISONS:
+                raise ExprError("comparisons cannot be chained", self.token.offset, len(self.token.text),
+                                hint="compare two values at a time")
         return tree
 
     def expression(self) -> Tree:
@@ -195,27 +223,58 @@ class _Parser:
             with _Nesting(self, operator):
                 operand = self.unary()
             return Negate(operand, operator.offset) if operator.text == "-" else operand
-        return self.atom()
+        return self.power()
+
+    def power(self) -> Tree:
+        tree = self.atom()
+        if self.token.kind == "op" and self.token.text == "**":
+            operator = self.advance()
+            with _Nesting(self, operator):
+                tree = BinaryOp("**", tree, self.unary(), operator.offset, 2)
+        return tree
 
     def atom(self) -> Tree:
         token = self.token
-        if token.kind == "int":
+        if token.kind in ("int", "float"):
             self.advance()
-            return Number(int(token.text), token.offset, len(token.text))
+            value = int(token.text) if token.kind == "int" else float(token.text)
+            if abs(value) > MAX_MAGNITUDE:
+                raise ExprError(f"number {token.text} is too large (the limit is ±10**15)", token.offset,
+                                len(token.text))
+            return Number(value, token.offset, len(token.text))
         if token.kind == "name":
             self.advance()
             if self.token.kind == "(":
-                raise _call(token)
+                if token.text not in FUNCTIONS:
+                    raise _call(token)
+                return self.call(token)
+            if token.text in ("true", "false"):
+                return Number(token.text == "true", token.offset, len(token.text))
             return Name(token.text, token.offset, len(token.text))
         if token.kind == "(":
             self.advance()
             with _Nesting(self, token):
-                tree = self.expression()
+                tree = self.comparison()
             if self.token.kind != ")":
                 raise self.unexpected("')'")
             self.advance()
             return tree
-        raise self.unexpected("an integer, a parameter name or '('")
+        raise self.unexpected("a number, a parameter name or '('")
+
+    def call(self, function: _Token) -> Tree:
+        opening = self.advance()
+        arguments = []
+        with _Nesting(self, opening):
+            while True:
+                arguments.append(self.comparison())
+                if self.token.kind == ",":
+                    self.advance()
+                    continue
+                if self.token.kind != ")":
+                    raise self.unexpected("',' or ')'")
+                break
+        closing = self.advance()
+        return Call(function.text, tuple(arguments), function.offset, closing.offset + 1 - function.offset)
 
     def unexpected(self, wanted: str) -> ExprError:
         token = self.token
@@ -256,14 +315,38 @@ def names(tree: Tree) -> list[Name]:
         return names(tree.operand)
     if isinstance(tree, BinaryOp):
         return names(tree.left) + names(tree.right)
+    if isinstance(tree, Call):
+        return [name for argument in tree.arguments for name in names(argument)]
     return []
 
 
-def evaluate(tree: Tree, env: dict[str, int]) -> int:
-    """The integer value of ``tree`` with parameters from ``env``.
+def kind_of(value: Value) -> str:
+    """How a value's type reads in a message: an integer, a number, a boolean, a string."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    return "a string"
+
+
+def _is_number(value: Value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _operand(value: Value, tree: Tree, wanted: str, integer: bool = False) -> None:
+    if not _is_number(value) or (integer and not isinstance(value, int)):
+        raise ExprError(f"'{tree.operator}' needs {wanted}, but got {kind_of(value)} ({value!r})",  # type: ignore[union-attr]
+                        tree.offset, tree.length)
+
+
+def evaluate(tree: Tree, env: dict[str, Value]) -> Value:
+    """The value of ``tree`` with parameters from ``env``.
 
     ``//`` and ``%`` follow Python (floor division). Raises :class:`ExprError`
-    for an unknown name, division by zero or a value beyond ±10**15.
+    for an unknown name, a value of the wrong type for its operator, division
+    by zero or a number beyond ±10**15.
 
     >>> evaluate(parse("7 // -2"), {})
     -4
@@ -275,20 +358,58 @@ def evaluate(tree: Tree, env: dict[str, int]) -> int:
             raise ExprError(f"unknown parameter '{tree.name}'", tree.offset, tree.length)
         return env[tree.name]
     if isinstance(tree, Negate):
-        return -evaluate(tree.operand, env)
+        value = evaluate(tree.operand, env)
+        if not _is_number(value):
+            raise ExprError(f"'-' needs a number, but got {kind_of(value)} ({value!r})", tree.offset, 1)
+        return -value  # type: ignore[operator]
+    if isinstance(tree, Call):
+        return _call_value(tree, [evaluate(argument, env) for argument in tree.arguments])
     left, right = evaluate(tree.left, env), evaluate(tree.right, env)
-    if tree.operator in ("//", "%") and right == 0:
+    if tree.operator in ("==", "!="):
+        if _is_number(left) != _is_number(right) or (not _is_number(left) and type(left) is not type(right)):
+            raise ExprError(f"'{tree.operator}' compares values of one kind, but got {kind_of(left)} and "
+                            f"{kind_of(right)}", tree.offset, tree.length)
+        return (left == right) == (tree.operator == "==")
+    integer = tree.operator in ("//", "%")
+    wanted = "integers" if integer else "numbers"
+    _operand(left, tree, wanted, integer)
+    _operand(right, tree, wanted, integer)
+    if tree.operator in COMPARISONS:
+        return {"<": left < right, "<=": left <= right, ">": left > right,  # type: ignore[operator]
+                ">=": left >= right}[tree.operator]  # type: ignore[operator]
+    if integer and right == 0:
         raise ExprError(f"division by zero ('{tree.operator}' by a value of 0)", tree.offset, tree.length)
-    value = {
-        "+": lambda: left + right,
-        "-": lambda: left - right,
-        "*": lambda: left * right,
-        "//": lambda: left // right,
-        "%": lambda: left % right,
-    }[tree.operator]()
+    if tree.operator == "**":
+        value = _power(left, right, tree)  # type: ignore[arg-type]
+    else:
+        value = {
+            "+": lambda: left + right,  # type: ignore[operator]
+            "-": lambda: left - right,  # type: ignore[operator]
+            "*": lambda: left * right,  # type: ignore[operator]
+            "//": lambda: left // right,  # type: ignore[operator]
+            "%": lambda: left % right,  # type: ignore[operator]
+        }[tree.operator]()
     if abs(value) > MAX_MAGNITUDE:
         raise ExprError(f"value {value} is too large (the limit is ±10**15)", tree.offset, tree.length)
     return value
+
+
+def _power(base: int | float, exponent: int | float, tree: BinaryOp) -> int | float:
+    if not isinstance(exponent, int) or exponent < 0:
+        raise ExprError(f"'**' needs a non-negative integer exponent, but got {exponent!r}", tree.offset,
+                        tree.length)
+    if abs(base) > 1 and exponent > 64:  # |base| >= 2: beyond 2**64 > 10**15, without computing it
+        raise ExprError(f"value {base} ** {exponent} is too large (the limit is ±10**15)", tree.offset,
+                        tree.length)
+    return base**exponent
+
+
+def _call_value(tree: Call, arguments: list[Value]) -> Value:
+    for argument in arguments:
+        if not _is_number(argument):
+            raise ExprError(f"{tree.function}(...) takes numbers, but got {kind_of(argument)} ({argument!r})",
+                            tree.offset, tree.length)
+    return (min if tree.function == "min" else max)(arguments)  # type: ignore[type-var]
 
 
 # --- ${...} inside YAML strings ----------------------------------------------------------
@@ -337,5 +458,5 @@ def split_template(text: str) -> list[str | Piece]:
 
 
 def is_whole_expression(parts: list[str | Piece]) -> bool:
-    """True when a string was exactly one ``${...}`` (so it stands for an int)."""
+    """True when a string was exactly one ``${...}`` (so it stands for its value, not for text)."""
     return len(parts) == 1 and isinstance(parts[0], Piece)

@@ -311,8 +311,8 @@ def _subclass(base: type[LayerArgs], kind: str, doc: str | None = None) -> type[
     return type(title, (base,), {"KIND": kind, "__doc__": doc or base.__doc__, "__module__": __name__})
 
 
-# Activations an item may name as a layer of their own (`- relu`); `linear` would be a no-op.
-ACTIVATION_LAYERS = tuple(kind for kind in ACTIVATIONS if kind != "linear")
+# Activations an item may name as a layer of their own (`- relu`, `- linear`: the identity).
+ACTIVATION_LAYERS = ACTIVATIONS
 
 # kind -> args model, for every primitive layer kind an item may name.
 LAYER_ARGS: dict[str, type[LayerArgs]] = {

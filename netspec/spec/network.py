@@ -6,7 +6,7 @@ that key, so a bad conv reports one error for conv rather than one per
 union member; a key that is no built-in kind is a template call, checked
 against the templates in ``blocks:`` (passed as validation context).
 
-:func:`validate` runs on a :class:`~netspec.source.SourceDoc`: first the
+:func:`validate` runs on a :class:`~netspec.spec.source.SourceDoc`: first the
 ``${...}`` strings under ``layers:`` and ``blocks:`` become
 :class:`~netspec.spec.values.Expr` / :class:`~netspec.spec.values.Interp`
 values (syntax and unknown names reported at their column), then pydantic
@@ -31,9 +31,11 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainValidator,
     Tag,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -48,10 +50,13 @@ from netspec.spec.scales import Scale
 from netspec.spec.source import SourceDoc
 from netspec.spec.train import TrainSpec
 from netspec.spec.values import (
+    PARAM_MEANING,
     ActivationValue,
     Dilations,
+    Expr,
     Flag,
     InitValue,
+    Interp,
     Name,
     ParamValue,
     References,
@@ -62,14 +67,37 @@ from netspec.spec.values import (
     choice_type,
     describe,
     fail,
+    param_fits,
+    param_kind,
+    param_value,
     suggest,
 )
 
 BLOCK_KINDS = ("residual", "inception", "causal", "repeat")
+# Layers people reach for that netspec does not have yet (issue #10), with what to do meanwhile;
+# without this a near-miss suggestion such as "did you mean 'repeat'?" for reshape would mislead.
+NOT_YET_SUPPORTED = {
+    "reshape": "flatten gives (N,); global_pool and a pool over the whole map give (C,) or (1, 1, C)",
+    "subtract": "merges are add, multiply and concat for now",
+    "upsample": "no upsampling layer exists yet",
+    "conv_transpose": "no transposed convolution exists yet",
+    "relu6": "use relu for now (the counts and shapes are the same)",
+}
 RESERVED_PARAMS = ("name", "from")
 
 
 # --- blocks ------------------------------------------------------------------------------
+
+
+def _identifier(value: Any) -> str:
+    if isinstance(value, str) and IDENTIFIER.match(value):
+        return value
+    raise fail("identifier", f"must be a name for ${{...}} (a letter or '_', then letters, digits or '_'), "
+                             f"but got {describe(value)}")
+
+
+Identifier = Annotated[str, PlainValidator(_identifier), WithJsonSchema({"type": "string",
+                                                                        "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"})]
 
 
 class ResidualArgs(LayerArgs):
@@ -92,8 +120,9 @@ class InceptionArgs(LayerArgs):
     KIND = "inception"
     EXAMPLE = "{branches: [[conv: {K: 64, F: 1}], [pool: {F: 3, S: 1, P: same}]]}"
 
-    branches: Annotated[list[ItemList], Field(min_length=1)] = Field(description="lists of layers, one per "
-                                                                                 "branch")
+    branches: Annotated[list[Branch], Field(min_length=1)] = Field(description="lists of layers, one per "
+                                                                               "branch; [] is the identity "
+                                                                               "(the block's input itself)")
     pad: choice_type("error", "zero") | None = Field(  # type: ignore[valid-type]
         None, description="zero: zero-pad smaller maps to the largest (DepthConcat); error (default)")
 
@@ -126,6 +155,8 @@ class RepeatArgs(LayerArgs):
 
     times: Times = Field(description="how many copies (1 to 1000)")
     layers: ItemList = Field(description="the layers to repeat")
+    index: Identifier | None = Field(None, description="the name under which ${...} in the layers sees the "
+                                                       "0-based copy number (default i)")
 
 
 BLOCK_ARGS: dict[str, type[LayerArgs]] = {model.KIND: model for model in (
@@ -194,6 +225,9 @@ class TemplateCall(BaseModel):
             data = {data: None}
         kind, raw = next(iter(data.items()))
         templates: dict[str, dict[str, int | None]] = (info.context or {}).get("templates", {})
+        if kind not in templates and kind in NOT_YET_SUPPORTED:
+            raise fail("unknown-layer", f"layer '{kind}' is not supported yet", at=(kind,),
+                       hint=NOT_YET_SUPPORTED[kind])
         if kind not in templates:
             known = f" (templates: {', '.join(templates)})" if templates else ""
             raise fail("unknown-layer", f"unknown layer '{kind}'", at=(kind,),
@@ -219,6 +253,11 @@ class TemplateCall(BaseModel):
             except PydanticCustomError as problem:
                 raise fail(problem.type, problem.message(), at=(kind, key)) from None
             if check is None:
+                default = params.get(key)
+                if not isinstance(checked, (Expr, Interp)) and not param_fits(default, checked):
+                    raise fail("param-type", f"parameter '{key}' of template '{kind}' is {param_kind(default)} "
+                                             f"(its default is {describe(default)}), but got {describe(checked)}",
+                               at=(kind, key))
                 arguments[key] = checked
             else:
                 result["from_" if key == "from" else key] = checked
@@ -282,6 +321,7 @@ _OPTIONS = [Annotated[TemplateCall, Tag("template")], Annotated[Malformed, Tag("
 AnyItem = Annotated[Union[tuple(_OPTIONS)], Discriminator(_item_tag)]  # noqa: UP007
 ItemList = Annotated[list[AnyItem], Field(min_length=1)]  # type: ignore[valid-type]
 
+Branch = Annotated[list[AnyItem], Field(min_length=0)]  # type: ignore[valid-type]  # [] is the identity
 _SHORTCUT_WORDS = choice_type("auto", "identity", "projection")
 Shortcut = Annotated[
     Annotated[_SHORTCUT_WORDS, Tag("shortcut:word")] | Annotated[ItemList, Tag("shortcut:layers")],  # type: ignore[valid-type]
@@ -294,21 +334,23 @@ Shortcut = Annotated[
 # --- templates and the whole spec -------------------------------------------------------------------
 
 
-def _param_default(value: Any) -> int | None:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    raise fail("param-default", f"must be an integer default, or null for a required parameter, but got "
-                                f"{describe(value)}")
+def _param_default(value: Any) -> Any:
+    if value is None or (isinstance(value, (int, float, str)) and "${" not in str(value)):
+        return None if value is None else param_value(value)
+    raise fail("param-default", f"must be a default value ({PARAM_MEANING}), or null for a required "
+                                f"parameter, but got {describe(value)}")
 
 
 class Template(BaseModel):
-    """A reusable block: layers parameterised by integer ``params``."""
+    """A reusable block: layers parameterised by ``params`` (integers, numbers, booleans or strings)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
-    params: dict[str, Any] = Field(default_factory=dict, description="parameter names with integer "
-                                                                     "defaults (null: required)")
-    layers: ItemList = Field(description="the template's layers; ${...} computes integers from params")
+    params: dict[str, Any] = Field(default_factory=dict, description="parameter names with defaults: an "
+                                                                     "integer, number, boolean or string, "
+                                                                     "whose type the parameter takes "
+                                                                     "(null: required, any type)")
+    layers: ItemList = Field(description="the template's layers; ${...} computes values from params")
     description: Text | None = None
 
     @field_validator("params", mode="before")

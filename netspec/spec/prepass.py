@@ -43,6 +43,15 @@ def check_template_names(doc: SourceDoc, data: dict, builtins: tuple[str, ...]) 
     return found
 
 
+REPEAT_INDEX = "i"  # the default name of a repeat's 0-based iteration index in ${...}
+
+
+def repeat_index_name(arguments: Any) -> str:
+    """The name a repeat's ``index:`` gives its iteration counter (``i`` unless it says otherwise)."""
+    name = arguments.get("index") if isinstance(arguments, dict) else None
+    return name if isinstance(name, str) and IDENTIFIER.match(name) else REPEAT_INDEX
+
+
 def template_params(data: dict) -> dict[str, dict[str, int | None]]:
     """Template name -> its params (name -> default, None when required), read loosely."""
     blocks = data.get("blocks")
@@ -58,27 +67,49 @@ def substitute_expressions(doc: SourceDoc) -> tuple[dict, list[Diagnostic]]:
     data = dict(doc.data)
     diagnostics: list[Diagnostic] = []
     if "layers" in data:
-        data["layers"] = _walk(doc, data["layers"], ("layers",), None, diagnostics)
+        data["layers"] = _walk(doc, data["layers"], ("layers",), _Names(None), diagnostics)
     blocks = data.get("blocks")
     if isinstance(blocks, dict):
         params = template_params(data)
-        data["blocks"] = {name: _walk(doc, body, ("blocks", name), set(params[name]), diagnostics)
+        data["blocks"] = {name: _walk(doc, body, ("blocks", name), _Names(frozenset(params[name])), diagnostics)
                           for name, body in blocks.items()}
     return data, diagnostics
 
 
-def _walk(doc: SourceDoc, value: Any, path: Path, params: set[str] | None,
-          diagnostics: list[Diagnostic]) -> Any:
+class _Names:
+    """The names ``${...}`` may use here: the template's params (None outside a template) and the
+    indices of the repeats around it."""
+
+    def __init__(self, params: frozenset[str] | None, indices: frozenset[str] = frozenset()):
+        self.params, self.indices = params, indices
+
+    def with_index(self, name: str) -> _Names:
+        return _Names(self.params, self.indices | {name})
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.indices or (self.params is not None and name in self.params)
+
+    def known(self) -> list[str]:
+        return sorted(self.indices | (self.params or frozenset()))
+
+
+def _walk(doc: SourceDoc, value: Any, path: Path, names: _Names, diagnostics: list[Diagnostic]) -> Any:
     if isinstance(value, dict):
-        return {key: _walk(doc, item, path + (key,), params, diagnostics) for key, item in value.items()}
+        walked = {}
+        for key, item in value.items():
+            inner = names
+            if key == "layers" and path and path[-1] == "repeat":  # the repeated layers see its index
+                inner = names.with_index(repeat_index_name(value))
+            walked[key] = _walk(doc, item, path + (key,), inner, diagnostics)
+        return walked
     if isinstance(value, list):
-        return [_walk(doc, item, path + (index,), params, diagnostics) for index, item in enumerate(value)]
+        return [_walk(doc, item, path + (index,), names, diagnostics) for index, item in enumerate(value)]
     if isinstance(value, str) and "${" in value:
-        return _expression(doc, value, path, params, diagnostics)
+        return _expression(doc, value, path, names, diagnostics)
     return value
 
 
-def _expression(doc: SourceDoc, text: str, path: Path, params: set[str] | None,
+def _expression(doc: SourceDoc, text: str, path: Path, names: _Names,
                 diagnostics: list[Diagnostic]) -> Any:
     def span_at(offset: int, length: int) -> Span | None:
         base = doc.values.get(path)
@@ -99,17 +130,22 @@ def _expression(doc: SourceDoc, text: str, path: Path, params: set[str] | None,
             values.append(part)
             continue
         for name in expr.names(part.tree):
-            if params is None:
+            if name.name in names:
+                continue
+            if names.params is None:
                 diagnostics.append(error(
                     "expression-name", f"'{name.name}' is not defined here: ${{...}} outside a template "
-                                       "can only use numbers", span_at(part.offset + name.offset, name.length),
-                    hint="parameters exist inside templates (blocks: name: {params: ..., layers: ...})"))
-            elif name.name not in params:
+                                       "can only use numbers and the index of a repeat around it",
+                    span_at(part.offset + name.offset, name.length),
+                    hint=suggest(name.name, names.known()) or
+                    "parameters exist inside templates (blocks: name: {params: ..., layers: ...})"))
+            else:
+                known = names.known()
                 diagnostics.append(error(
                     "expression-name", f"unknown parameter '{name.name}' in ${{{part.text}}}",
                     span_at(part.offset + name.offset, name.length),
-                    hint=suggest(name.name, params) or
-                    (f"the template's params are: {', '.join(sorted(params))}" if params else
+                    hint=suggest(name.name, known) or
+                    (f"the names defined here are: {', '.join(known)}" if known else
                      "declare it in the template's params:")))
         values.append(Expr(part.text, part.tree, span_at(part.offset, len(part.text))))
     if expr.is_whole_expression(parts):

@@ -16,6 +16,7 @@ Errors carry two optional context keys read by :mod:`netspec.spec.errors`:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
@@ -56,9 +57,16 @@ class Expr:
     minimum: int | None = None
     maximum: int | None = None
     meaning: str = "an integer"
+    check: Callable[[Any], Any] | None = None  # a non-integer field's validator, run on the value
+    fallback: Any = None  # a valid stand-in for that field once its problem is reported
 
     def bounded(self, minimum: int | None, maximum: int | None, meaning: str) -> Expr:
         return replace(self, minimum=minimum, maximum=maximum, meaning=meaning)
+
+    def deferred(self, check: Callable[[Any], Any], meaning: str, fallback: Any) -> Expr:
+        """For a field that is not an integer (a rate, a flag, an activation): ``check`` validates the
+        value once the template's parameters are known."""
+        return replace(self, check=check, meaning=meaning, fallback=fallback)
 
     def __str__(self) -> str:
         return "${" + self.text + "}"
@@ -122,7 +130,7 @@ def fail(code: str, message: str, *, hint: str | None = None, at: tuple = ()) ->
 
 def _expression_misplaced(value: Any, meaning: str) -> PydanticCustomError:
     return fail("expression-not-allowed", f"must be {meaning}, but got {describe(value)}",
-                hint="${...} is integer arithmetic: it can stand for integers and inside names only")
+                hint="a ${...} inside longer text is allowed in names only; make it the whole value")
 
 
 # --- integers ------------------------------------------------------------------------------
@@ -155,6 +163,11 @@ def _integer_schema(minimum: int | None, maximum: int | None) -> dict:
     return {"anyOf": [number, {"type": "string", "pattern": EXPRESSION_PATTERN}]}
 
 
+def _or_expression(schema: dict) -> dict:
+    """A field's JSON Schema, or a whole-value ``${...}`` (evaluated inside a template instance)."""
+    return {"anyOf": [schema, {"type": "string", "pattern": EXPRESSION_PATTERN}]}
+
+
 def integer_type(minimum: int | None, maximum: int | None, meaning: str) -> Any:
     return Annotated[int, PlainValidator(_integer(minimum, maximum, meaning)),
                      WithJsonSchema(_integer_schema(minimum, maximum))]
@@ -163,7 +176,45 @@ def integer_type(minimum: int | None, maximum: int | None, meaning: str) -> Any:
 POSITIVE = f"a positive integer (at most {MAX_SIZE:,})"
 Size = integer_type(1, MAX_SIZE, POSITIVE)
 Times = integer_type(1, MAX_TIMES, f"a positive integer (at most {MAX_TIMES})")
-ParamValue = integer_type(-(10**15), 10**15, "an integer")
+PARAM_MEANING = "an integer, a number, true/false or a string"
+
+
+def param_value(value: Any) -> int | float | bool | str | Expr | Interp:
+    """A template parameter's value (or default): int, float, bool or str; ``${...}`` is evaluated at
+    instantiation."""
+    if isinstance(value, (Expr, Interp)):
+        return value
+    if isinstance(value, (int, float)) and abs(value) > 10**15 and not isinstance(value, bool):
+        raise fail("param-value", f"must be at most 10**15 in size, but got {value}")
+    if isinstance(value, (int, float, str)):  # bool is an int
+        if isinstance(value, float) and value != value:
+            raise fail("param-value", f"must be {PARAM_MEANING}, but got {value}")
+        return value
+    raise fail("param-value", f"must be {PARAM_MEANING}, but got {describe(value)}")
+
+
+def param_kind(value: Any) -> str:
+    """The type a parameter's default gives it: integer, number, boolean or string."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "string"
+
+
+def param_fits(default: Any, value: Any) -> bool:
+    """Whether ``value`` may stand for a parameter whose default is ``default`` (None: any type);
+    an integer may stand for a number."""
+    if default is None:
+        return True
+    wanted, given = param_kind(default), param_kind(value)
+    return wanted == given or (wanted == "number" and given == "integer")
+
+
+ParamValue = Annotated[Any, PlainValidator(param_value), WithJsonSchema(
+    {"type": ["integer", "number", "boolean", "string"]})]
 
 _size = _integer(1, MAX_SIZE, POSITIVE)
 _amount = _integer(0, MAX_SIZE, "a non-negative integer")
@@ -255,7 +306,9 @@ ExplicitPadding = Annotated[Any, PlainValidator(_padding(())), WithJsonSchema(
 def number_type(minimum: float | None, maximum: float | None, *, open_low: bool = False,
                 open_high: bool = False, meaning: str) -> Any:
     def check(value: Any) -> float:
-        if isinstance(value, (Expr, Interp)):
+        if isinstance(value, Expr):
+            return value.deferred(check, meaning, float(minimum or 0) + (1.0 if open_low else 0.0))  # type: ignore[return-value]
+        if isinstance(value, Interp):
             raise _expression_misplaced(value, meaning)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail("number", f"must be {meaning}, but got {describe(value)}")
@@ -270,7 +323,7 @@ def number_type(minimum: float | None, maximum: float | None, *, open_low: bool 
         schema["exclusiveMinimum" if open_low else "minimum"] = minimum
     if maximum is not None:
         schema["exclusiveMaximum" if open_high else "maximum"] = maximum
-    return Annotated[float, PlainValidator(check), WithJsonSchema(schema)]
+    return Annotated[float, PlainValidator(check), WithJsonSchema(_or_expression(schema))]
 
 
 Fraction = number_type(0, 1, open_high=True, meaning="a number in [0, 1)")
@@ -281,7 +334,9 @@ NonNegativeNumber = number_type(0, None, meaning="a non-negative number")
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, (Expr, Interp)):
+    if isinstance(value, Expr):
+        return value.deferred(_flag, "true or false", False)  # type: ignore[return-value]
+    if isinstance(value, Interp):
         raise _expression_misplaced(value, "true or false")
     hint = None
     if isinstance(value, str) and value.lower() in ("yes", "no", "on", "off", "y", "n"):
@@ -289,7 +344,7 @@ def _flag(value: Any) -> bool:
     raise fail("boolean", f"must be true or false, but got {describe(value)}", hint=hint)
 
 
-Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema({"type": "boolean"})]
+Flag = Annotated[bool, PlainValidator(_flag), WithJsonSchema(_or_expression({"type": "boolean"}))]
 
 
 def choice_type(*words: str) -> Any:
@@ -298,12 +353,14 @@ def choice_type(*words: str) -> Any:
     def check(value: Any) -> str:
         if isinstance(value, str) and value in words:
             return value
-        if isinstance(value, (Expr, Interp)):
+        if isinstance(value, Expr):
+            return value.deferred(check, meaning, words[0])  # type: ignore[return-value]
+        if isinstance(value, Interp):
             raise _expression_misplaced(value, meaning)
         hint = suggest(value, words) if isinstance(value, str) else None
         raise fail("choice", f"must be {meaning}, but got {describe(value)}", hint=hint)
 
-    return Annotated[str, PlainValidator(check), WithJsonSchema({"enum": list(words)})]
+    return Annotated[str, PlainValidator(check), WithJsonSchema(_or_expression({"enum": list(words)}))]
 
 
 def _text(value: Any) -> str:
@@ -323,7 +380,9 @@ Text = Annotated[str, PlainValidator(_text), WithJsonSchema({"type": "string"})]
 def activation_value(value: Any) -> Activation:
     """``relu`` | ``{leaky_relu: 0.1}`` | ``{leaky_relu: {alpha: 0.1}}`` -> Activation."""
     meaning = "an activation name (" + ", ".join(ACTIVATIONS) + ") or {leaky_relu: {alpha: ...}}"
-    if isinstance(value, (Expr, Interp)):
+    if isinstance(value, Expr):
+        return value.deferred(activation_value, "an activation name", Activation("linear"))  # type: ignore[return-value]
+    if isinstance(value, Interp):
         raise _expression_misplaced(value, meaning)
     if isinstance(value, str):
         if value in ACTIVATIONS:
@@ -358,7 +417,7 @@ def activation_value(value: Any) -> Activation:
 
 
 ActivationValue = Annotated[Activation, PlainValidator(activation_value), WithJsonSchema({"anyOf": [
-    {"enum": list(ACTIVATIONS)},
+    {"enum": list(ACTIVATIONS)}, {"type": "string", "pattern": EXPRESSION_PATTERN},
     {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
         name: {"anyOf": [{"type": "number"}, {"type": "null"}, {"type": "object", "properties": {
             "alpha": {"type": "number"}}, "additionalProperties": False}]} for name in DEFAULT_ALPHA},
