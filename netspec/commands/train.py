@@ -87,7 +87,14 @@ def run(args: argparse.Namespace) -> int:
 
         run_info, graph, text, overrides, source, dataset = together(prepare)
     display = Display(quiet=args.quiet)
-    result = fit(graph, dataset, out=args.out, resume=args.resume, max_steps=args.max_steps,
-                 display=display, data_source=source, data_options=data_options(args, run_info),
-                 spec_text=text, **overrides)
+    try:
+        result = fit(graph, dataset, out=args.out, resume=args.resume, max_steps=args.max_steps,
+                     display=display, data_source=source, data_options=data_options(args, run_info),
+                     spec_text=text, **overrides)
+    except NetspecError as exc:
+        if cluster is not None and any(d.code == "process-lost" for d in exc.diagnostics):
+            from netspec.train.cluster import exit_now
+
+            exit_now(exc)
+        raise
     return 130 if result.stopped == "interrupted" else 0

@@ -120,6 +120,14 @@ def check(options: ClusterOptions, environ=os.environ) -> None:
         raise NetspecError(problems)
 
 
+_heartbeat_timeout = HEARTBEAT_TIMEOUT_SECONDS
+
+
+def heartbeat_timeout() -> int:
+    """Seconds after which JAX declares a silent process dead (as this run was started with)."""
+    return _heartbeat_timeout
+
+
 def initialize(options: ClusterOptions | None = None) -> None:
     """Join the run (every process calls this, before any other JAX work).
 
@@ -133,6 +141,8 @@ def initialize(options: ClusterOptions | None = None) -> None:
         return
     # Cross-process collectives on CPU (tests, CPU clusters) go through gloo.
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    global _heartbeat_timeout
+    _heartbeat_timeout = options.heartbeat_timeout
     where = options.coordinator or os.environ.get(COORDINATOR_ENV) or "the auto-detected coordinator"
     who = f"process {options.process_id}" if options.process_id is not None else "this process"
     watchdog = _JoinWatchdog(options, where, who)
@@ -180,3 +190,16 @@ class _JoinWatchdog:
 
     def cancel(self) -> None:
         self.timer.cancel()
+
+
+def exit_now(exc: NetspecError) -> None:
+    """Print ``exc`` and end the process with status 1 at once.
+
+    After another process died, JAX's normal exit (a shutdown barrier with
+    every process) would abort with a C++ stack trace after the timeout.
+    """
+    from netspec.diagnostics import render
+
+    sys.stdout.flush()
+    print(render(exc.diagnostics), file=sys.stderr, flush=True)
+    os._exit(1)

@@ -117,7 +117,14 @@ def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | P
                            spec_text=spec_text)
     _introduce(session, display, resumed=resume is not None)
     with _Interrupt(display) as interrupt:
-        stopped = _loop(session, display, interrupt, max_steps)
+        try:
+            stopped = _loop(session, display, interrupt, max_steps)
+        except jax.errors.JaxRuntimeError as exc:
+            if jax.process_count() == 1:
+                raise
+            from netspec.train.multihost import explain_failed_collective
+
+            raise (explain_failed_collective(exc) or exc) from None
     session.write_history(plot=True)
     test = None
     if stopped in ("completed", "early_stopping"):

@@ -134,3 +134,43 @@ class SilentDisplay(Display):
 
     def message(self, text: str) -> None:
         pass
+
+
+def lost_processes(wait_seconds: float) -> list[int]:
+    """The processes the coordination service has stopped hearing from, waiting up to
+    ``wait_seconds`` for its heartbeat timeout to notice them (empty when all answer)."""
+    import time
+
+    from jax._src import distributed  # the client that jax.distributed.initialize connected
+
+    client = distributed.global_state.client
+    if client is None:
+        return []
+    everyone = list(range(jax.process_count()))
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            alive = client.get_live_nodes(everyone)
+        except Exception:  # the coordinator itself (process 0) is gone
+            return [0]
+        lost = [process for process in everyone if process not in alive]
+        if lost or time.monotonic() >= deadline:
+            return lost
+        time.sleep(0.5)
+
+
+def explain_failed_collective(exc: Exception) -> NetspecError | None:
+    """A diagnostic naming the process(es) that died when a collective failed because of it,
+    else ``None`` (the failure has another cause)."""
+    from netspec.train import cluster
+
+    lost = lost_processes(cluster.heartbeat_timeout() + 5)
+    if not lost:
+        return None
+    names = ", ".join(str(process) for process in lost)
+    return NetspecError([error(
+        "process-lost",
+        f"process {names} stopped answering during training, so process {jax.process_index()} stops too "
+        f"({str(exc).splitlines()[0][:200]})",
+        hint="see the log of that process for why it ended; continue from the last checkpoint with "
+             "--resume on every process")])
