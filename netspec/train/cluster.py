@@ -175,11 +175,13 @@ class _JoinWatchdog:
     """
 
     def __init__(self, options: ClusterOptions, where: str, who: str):
+        from netspec.diagnostics import render
+
         count = f"{options.num_processes} processes" if options.num_processes else "every process"
-        self.text = (f"netspec: error[cluster-join]: {who} waited {options.init_timeout} s at {where} for "
-                     f"{count} to join, and not all did\n"
-                     "  hint: start every process (the same command, each with its own --process-id), "
-                     "check that process 0's HOST:PORT is reachable from the others, or raise --init-timeout")
+        self.text = render([error(
+            "cluster-join", f"{who} waited {options.init_timeout} s at {where} for {count} to join, and not all did",
+            hint="start every process (the same command, each with its own --process-id), check that "
+                 "process 0's HOST:PORT is reachable from the others, or raise --init-timeout")])
         self.timer = threading.Timer(options.init_timeout, self._explain)
         self.timer.daemon = True
         self.timer.start()
