@@ -4,6 +4,7 @@ devices. The commands are those of docs/distributed.md."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -105,8 +106,22 @@ def spec_files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, environment, spec_files):
     """{net: (run folder of 1 process × 4 devices, run folder of 2 processes × 2 devices)}, all
-    six processes started at once."""
-    root = tmp_path_factory.mktemp("trained")
+    six processes started at once; trained once even when pytest-xdist runs the tests that use it
+    in several workers (they share the parent of their temporary folders)."""
+    session = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker's folder: .../pytest-N/popen-gwI
+        session = session.parent
+    root = session / "distributed-trained"
+    root.mkdir(exist_ok=True)
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "done").exists():
+            _train_all(root, environment, spec_files)
+            (root / "done").touch()
+    return {name: (root / f"{name}-1x4", root / f"{name}-2x2") for name in NETS}
+
+
+def _train_all(root: Path, environment, spec_files) -> None:
     launched = {}
     for name, (_, flags) in NETS.items():
         for processes, devices in ((1, 4), (2, 2)):
@@ -118,7 +133,6 @@ def trained(tmp_path_factory, environment, spec_files):
     for _, logs, processes in launched.values():
         for status, output in finish(processes, logs):
             assert status == 0, output
-    return {name: (launched[name, 1][0], launched[name, 2][0]) for name in NETS}
 
 
 def history(run: Path) -> list[dict]:
@@ -181,7 +195,7 @@ def _wait_for(path: Path, text: str, process: subprocess.Popen, seconds: float =
 def test_a_killed_process_stops_the_other_with_a_diagnostic_naming_it(tmp_path, environment, spec_files):
     logs = tmp_path / "log"
     arguments = [spec_files["batchnorm"], "--data", "synthetic:400", "--epochs", "1000", "--out",
-                 str(tmp_path / "run"), "--heartbeat-timeout", "5"]
+                 str(tmp_path / "run"), "--heartbeat-timeout", "10"]
     processes = start(arguments, processes=2, devices=2, env=environment, logs=logs)
     try:
         _wait_for(tmp_path / "log-0.log", "1/1000", processes[0])  # training is under way
