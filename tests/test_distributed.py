@@ -192,24 +192,31 @@ def _wait_for(path: Path, text: str, process: subprocess.Popen, seconds: float =
         time.sleep(0.5)
 
 
-def test_a_killed_process_stops_the_other_with_a_diagnostic_naming_it(tmp_path, environment, spec_files):
+@pytest.mark.parametrize("killed", [1, 0])
+def test_a_killed_process_stops_the_other_within_the_timeout(tmp_path, environment, spec_files, killed):
+    """Process 1 killed: process 0 names it in a diagnostic (status 1). Process 0 (the coordinator)
+    killed: JAX's runtime ends process 1 at once (SIGABRT) with its own message."""
     logs = tmp_path / "log"
     arguments = [spec_files["batchnorm"], "--data", "synthetic:400", "--epochs", "1000", "--out",
                  str(tmp_path / "run"), "--heartbeat-timeout", "10"]
     processes = start(arguments, processes=2, devices=2, env=environment, logs=logs)
+    survivor = 1 - killed
     try:
         _wait_for(tmp_path / "log-0.log", "1/1000", processes[0])  # training is under way
-        processes[1].kill()
+        processes[killed].kill()
         killed_at = time.monotonic()
-        status = processes[0].wait(timeout=120)
+        status = processes[survivor].wait(timeout=120)
     finally:
         for process in processes:
             if process.poll() is None:
                 process.kill()
-    output = (tmp_path / "log-0.log").read_text()
+    output = (tmp_path / f"log-{survivor}.log").read_text()
     assert status != 0, output
     assert time.monotonic() - killed_at < 120
-    assert "process 1 stopped answering" in output
+    if killed == 1:
+        assert status == 1 and "process 1 stopped answering during training, so process 0 stops too" in output
+    else:
+        assert "JAX distributed service detected fatal errors" in output
 
 
 def test_a_process_that_never_joins_is_reported_within_the_timeout(tmp_path, environment, spec_files):
