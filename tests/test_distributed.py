@@ -259,6 +259,18 @@ def test_every_process_fails_alike_when_one_has_other_or_no_data(tmp_path, envir
     assert not (tmp_path / "run").exists()
 
 
+def test_an_existing_run_folder_stops_every_process_with_process_0s_diagnostic(tmp_path, environment, spec_files):
+    out, logs = tmp_path / "run", tmp_path / "log"
+    out.mkdir()
+    (out / "keep.txt").write_text("a user's file")
+    results = finish(start([spec_files["batchnorm"], "--data", "synthetic:400", "--out", str(out)],
+                           processes=2, devices=2, env=environment, logs=logs), logs, timeout=300)
+    for status, output in results:
+        assert status == 1, output
+        assert f"{out} already exists and is not empty" in output and "Traceback" not in output
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
 def test_distributed_outside_a_cluster_without_an_address_is_a_diagnostic(tmp_path, environment, spec_files):
     env = {key: value for key, value in environment.items()
            if not key.startswith(("SLURM_", "OMPI_", "PMI_", "JAX_COORDINATOR", "TPU_", "CLOUD_TPU"))}
