@@ -7,10 +7,21 @@ JAX-free: command modules import this when the parser is built.
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from netspec.diagnostics import NetspecError, error
 from netspec.spec.budget import BUDGET_KEYS, BudgetError, Limit, parse_override
+from netspec.spec.cluster import (
+    COORDINATOR_ENV,
+    HEARTBEAT_TIMEOUT_SECONDS,
+    INIT_TIMEOUT_SECONDS,
+    NUM_PROCESSES_ENV,
+    PROCESS_ID_ENV,
+    ClusterOptions,
+    check,
+)
 
 # (flag, TrainSpec path, type, help): each flag overrides one key of train:.
 TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
@@ -140,3 +151,53 @@ def add_budget(parser: argparse.ArgumentParser) -> None:
                         help="add or override one limit of the spec's budget: (repeatable); keys: "
                              f"{', '.join(BUDGET_KEYS)}; e.g. max_params=5M, max_activation_memory=64MiB, "
                              "'max_train_memory={batch_size: 128, limit: 8GiB}'")
+
+
+# --- distributed training (train --distributed) -----------------------------------------------------
+
+
+def add_cluster_flags(parser: argparse.ArgumentParser) -> None:
+    """``--distributed`` and how to join the run (read by :func:`options_from`)."""
+    group = parser.add_argument_group(
+        "distributed (several processes, e.g. one per host; see docs/distributed.md)")
+    group.add_argument("--distributed", action="store_true",
+                       help="join a multi-process run with jax.distributed (SLURM, Open MPI and Cloud TPU "
+                            "are detected; elsewhere give the three flags below or JAX_* variables)")
+    group.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                       help=f"address of process 0's coordinator (or ${COORDINATOR_ENV}); implies --distributed")
+    group.add_argument("--num-processes", type=int, default=None, metavar="N",
+                       help=f"how many processes take part (or ${NUM_PROCESSES_ENV})")
+    group.add_argument("--process-id", type=int, default=None, metavar="I",
+                       help=f"this process's number, 0..N-1 (or ${PROCESS_ID_ENV})")
+    group.add_argument("--init-timeout", type=int, default=INIT_TIMEOUT_SECONDS, metavar="S",
+                       help=f"give up when not every process has joined after S seconds (default {INIT_TIMEOUT_SECONDS})")
+    group.add_argument("--heartbeat-timeout", type=int, default=HEARTBEAT_TIMEOUT_SECONDS, metavar="S",
+                       help="stop every process when one has not answered for S seconds "
+                            f"(default {HEARTBEAT_TIMEOUT_SECONDS})")
+
+
+def options_from(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> ClusterOptions | None:
+    """The cluster options the command line asks for, or ``None`` for a single-process run."""
+    given = (args.coordinator, args.num_processes, args.process_id)
+    if not args.distributed and all(value is None for value in given):
+        return None
+    options = ClusterOptions(
+        coordinator=args.coordinator,
+        num_processes=args.num_processes if args.num_processes is not None
+        else _int_from_env(NUM_PROCESSES_ENV, environ),
+        process_id=args.process_id if args.process_id is not None else _int_from_env(PROCESS_ID_ENV, environ),
+        init_timeout=args.init_timeout,
+        heartbeat_timeout=args.heartbeat_timeout,
+    )
+    check(options, environ)
+    return options
+
+
+def _int_from_env(name: str, environ: Mapping[str, str]) -> int | None:
+    text = environ.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise NetspecError([error("bad-cluster", f"${name} must be an integer, but got '{text}'")]) from None

@@ -26,7 +26,7 @@ from netspec.diagnostics import NetspecError, error
 from netspec.ir import Graph
 from netspec.spec.train import TrainSpec
 from netspec.train import rundir
-from netspec.train.batches import Prefetcher, epoch_order, eval_batches, train_batches
+from netspec.train.batches import Prefetcher, epoch_order, eval_batches
 from netspec.train.progress import Display
 from netspec.train.resume import open_session
 from netspec.train.session import Session
@@ -108,12 +108,23 @@ def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | P
     ``run.json`` so ``--resume``, ``eval`` and ``predict`` reload the same data.
     """
     display = display or Display(quiet=quiet)
+    if jax.process_index() != 0:  # in a multi-process run only process 0 prints
+        from netspec.train.multihost import SilentDisplay
+
+        display = SilentDisplay()
     session = open_session(graph, dataset, out=out, resume=resume, overrides=overrides,
                            data_source=data_source, data_options=data_options, save=save, display=display,
                            spec_text=spec_text)
     _introduce(session, display, resumed=resume is not None)
     with _Interrupt(display) as interrupt:
-        stopped = _loop(session, display, interrupt, max_steps)
+        try:
+            stopped = _loop(session, display, interrupt, max_steps)
+        except jax.errors.JaxRuntimeError as exc:
+            if jax.process_count() == 1:
+                raise
+            from netspec.train.multihost import explain_failed_collective
+
+            raise (explain_failed_collective(exc) or exc) from None
     session.write_history(plot=True)
     test = None
     if stopped in ("completed", "early_stopping"):
@@ -136,7 +147,7 @@ def _loop(session: Session, display: Display, interrupt: _Interrupt, max_steps: 
         display.start_epoch(epoch + 1, train.epochs, steps, done=session.step_in_epoch)
         started = time.monotonic() - session.epoch_seconds
         order = epoch_order(train.seed, epoch, len(x))
-        batches = train_batches(x, y, order, train.batch_size, start_step=session.step_in_epoch)
+        batches = session.placement.train_batches(x, y, order, train.batch_size, start_step=session.step_in_epoch)
         last_refresh = time.monotonic()
         stop_reason = None
         try:
@@ -144,13 +155,13 @@ def _loop(session: Session, display: Display, interrupt: _Interrupt, max_steps: 
                 for xb, yb in prefetched:
                     session.train_step(xb, yb)
                     now = time.monotonic()
-                    if now - last_refresh >= REFRESH_SECONDS:
+                    if session.placement.refresh_due(now - last_refresh, session.global_step, REFRESH_SECONDS):
                         last_refresh = now
                         live = session.running_means()
                         _check_finite(session, live, display)
                         live["images_per_s"] = session.throughput(now - started)
                         display.update(session.step_in_epoch, live)
-                    if interrupt.requested:
+                    if session.placement.stop_together(interrupt.requested, session.global_step):
                         stop_reason = "interrupted"
                     elif max_steps is not None and session.global_step >= max_steps:
                         stop_reason = "max_steps"
@@ -237,10 +248,11 @@ def _final_message(session: Session, display: Display, stopped: str) -> None:
 
 
 def device_summary() -> str:
-    """``"1 cpu device"``, ``"4 gpu devices"``: what the batch is sharded over."""
+    """``"1 cpu device"``, ``"4 gpu devices"``, ``"2 processes × 2 cpu devices"``: what the batch is sharded over."""
     devices = jax.local_devices()
     kind = devices[0].platform
-    return f"{len(devices)} {kind} device{'s' if len(devices) != 1 else ''}"
+    local = f"{len(devices)} {kind} device{'s' if len(devices) != 1 else ''}"
+    return local if jax.process_count() == 1 else f"{jax.process_count()} processes × {local}"
 
 
 __all__ = ["Run", "fit", "device_summary", "eval_batches"]

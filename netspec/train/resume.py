@@ -17,7 +17,7 @@ from netspec.data.standardize import Standardizer
 from netspec.diagnostics import NetspecError, error, render
 from netspec.ir import Graph
 from netspec.spec.train import TrainSpec
-from netspec.train import rundir
+from netspec.train import agreement, multihost, rundir
 from netspec.train.rundir import read_run, run_folder_of
 from netspec.train.session import BEST, FIXED_ON_RESUME, LAST, Session, settings
 from netspec.train.transfer import initialize_from
@@ -50,6 +50,8 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
                  spec_text: str | None = None) -> Session:
     """A session ready to train ``graph`` on ``dataset`` (see the module docstring)."""
     run: dict[str, Any] | None = None
+    if multihost.is_multiprocess():
+        agreement.check_same_data(dataset)
     if resume is not None:
         directory: Path | None = Path(resume)
         run = read_run(directory)
@@ -93,10 +95,13 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
                 (directory / rundir.CHECKPOINTS).glob(f".{LAST}.old-*")):
             session.load_state(LAST)
         run["train"] = train.model_dump(mode="json")
-        rundir.write_json(directory / rundir.RUN, run)
+        if session.placement.is_primary:
+            rundir.write_json(directory / rundir.RUN, run)
     elif save:
-        directory = rundir.create(out if out is not None else rundir.default_directory(graph.name))
+        directory = _create_folder(out, graph, session.placement)
         session.directory = directory
+        if not session.placement.is_primary:  # process 0 writes the run folder
+            return session
         text = _spec_text(graph, spec_text)
         if text is not None:
             (directory / rundir.SPEC).write_text(text, encoding="utf-8")
@@ -111,6 +116,7 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
             "loss": session.loss_name,
             "head": session.head,
             "devices": session.placement.device_count,
+            "processes": session.placement.process_count,
             "netspec": __version__,
             "train": train.model_dump(mode="json"),
         })
@@ -118,6 +124,16 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
         if dataset.class_names is not None:
             rundir.write_json(directory / rundir.CLASSES, list(dataset.class_names))
     return session
+
+
+def _create_folder(out, graph: Graph, placement) -> Path:
+    """A new run folder; in a multi-process run process 0 creates it and tells the others."""
+    def create() -> Path:
+        return rundir.create(out if out is not None else rundir.default_directory(graph.name))
+
+    if placement.process_count == 1:
+        return create()
+    return Path(agreement.on_primary(lambda: str(create())))
 
 
 def _describe_transfer(session: Session, display) -> None:

@@ -24,12 +24,12 @@ from netspec.data.standardize import Standardizer
 from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
 from netspec.ir import Graph
 from netspec.spec.train import TrainSpec, with_overrides
-from netspec.train import checkpoint, rundir
+from netspec.train import checkpoint, multihost, rundir
 from netspec.train.batches import eval_batches, steps_per_epoch
 from netspec.train.head import split_output_activation
 from netspec.train.losses import apply_head, kernel_penalty, make_loss, make_metrics
 from netspec.train.optim import make_optimizer
-from netspec.train.sharding import DataParallel, check_batch_size
+from netspec.train.sharding import check_batch_size
 from netspec.train.step import StepConfig, Steps, zero_totals
 from netspec.train.transfer import freeze_batchnorm, frozen_layers, trainable_filter
 
@@ -113,7 +113,7 @@ class Session:
         self.logits_graph, self.head = split_output_activation(graph)
         self.output_shape = analysis_of(graph).output.output_shape
         self.loss_name = choose_loss(train, self.head, self.output_shape, task)
-        self.placement = DataParallel()
+        self.placement = multihost.placement()
         problems = check_batch_size(train.batch_size, self.placement.device_count)
         if problems:
             raise NetspecError(problems)
@@ -197,7 +197,7 @@ class Session:
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """Mean loss and metrics over ``(x, y)``, every example counted once."""
         totals = self.placement.replicate(zero_totals(self.metric_names))
-        for xb, yb, mask in eval_batches(x, y, self.train.batch_size):
+        for xb, yb, mask in self.placement.eval_batches(x, y, self.train.batch_size):
             totals = self.steps.evaluate(self.model_state, totals, *self.placement.shard_batch((xb, yb, mask)))
         return self._means(totals)
 
@@ -206,8 +206,8 @@ class Session:
         size = self.train.batch_size
         outputs = []
         for xb, _, mask in eval_batches(np.asarray(x, np.float32), np.zeros(len(x), np.int32), size):
-            batch = self.placement.shard_batch(xb)
-            outputs.append(np.asarray(self.steps.predict(self.model_state, batch))[mask > 0])
+            batch = self.placement.shard_batch(self.placement.local_part(xb))
+            outputs.append(self.placement.to_host(self.steps.predict(self.model_state, batch))[mask > 0])
         return np.concatenate(outputs) if outputs else np.zeros((0, *self.output_shape), np.float32)
 
     def class_probabilities(self, x: np.ndarray) -> np.ndarray:
@@ -316,6 +316,12 @@ class Session:
     def _save(self, which: str, reason: str) -> None:
         if self.directory is None:
             return
+        if self.placement.process_count > 1:
+            from netspec.train import multihost_checkpoint
+
+            multihost_checkpoint.save(self.directory / rundir.CHECKPOINTS / which, self._arrays(),
+                                      self._meta(reason), token=f"{which}-{self.global_step}")
+            return
         checkpoint.save(self.directory / rundir.CHECKPOINTS / which, self._arrays(), self._meta(reason))
 
     def save_last(self, reason: str, *, plot: bool = False) -> None:
@@ -325,7 +331,7 @@ class Session:
 
     def write_history(self, *, plot: bool = True) -> None:
         """The history files; the plot (slowest) only when asked, e.g. when training ends."""
-        if self.directory is not None:
+        if self.directory is not None and self.placement.is_primary:
             rundir.write_history(self.directory, self.history, plot=plot)
 
     def load_state(self, which: str = LAST, *, with_position: bool = True) -> dict[str, Any]:
@@ -354,7 +360,7 @@ class Session:
             self.load_state(BEST, with_position=False)
 
     def record_test(self, test: dict[str, float]) -> None:
-        if self.directory is None:
+        if self.directory is None or not self.placement.is_primary:
             return
         path = self.directory / rundir.RUN
         run = rundir.read_json(path)

@@ -12,6 +12,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from netspec.diagnostics import Diagnostic, error
+from netspec.train.batches import eval_batches, train_batches
 
 
 class DataParallel:
@@ -39,6 +40,34 @@ class DataParallel:
     def shard_batch(self, tree):
         """Split every array of ``tree`` (leading axis B, divisible by the device count)."""
         return jax.device_put(tree, self.split)
+
+    # What a multi-process placement (netspec.train.multihost) does differently.
+    process_count = 1
+    is_primary = True
+
+    def train_batches(self, x, y, order, batch_size: int, start_step: int = 0):
+        """This process's part of each training batch (here: all of it)."""
+        return train_batches(x, y, order, batch_size, start_step=start_step)
+
+    def eval_batches(self, x, y, batch_size: int):
+        """This process's part of each evaluation batch (here: all of it)."""
+        return eval_batches(x, y, batch_size)
+
+    def local_part(self, batch):
+        """This process's rows of a whole batch (here: all of them)."""
+        return batch
+
+    def to_host(self, array) -> np.ndarray:
+        """A sharded result as one host array."""
+        return np.asarray(array)
+
+    def stop_together(self, requested: bool, step: int) -> bool:
+        """Whether to stop after ``step``, as every process decides it (here: this one alone)."""
+        return requested
+
+    def refresh_due(self, seconds: float, step: int, every_seconds: float) -> bool:
+        """Whether to read the running totals now (here: by the clock)."""
+        return seconds >= every_seconds
 
 
 def check_batch_size(batch_size: int, device_count: int) -> list[Diagnostic]:

@@ -13,11 +13,13 @@ import argparse
 from pathlib import Path
 
 from netspec.cli.options import (
+    add_cluster_flags,
     add_data_flags,
     add_train_flags,
     data_options,
     enable_compilation_cache,
     load_dataset,
+    options_from,
     overrides_from,
 )
 from netspec.diagnostics import NetspecError, error
@@ -33,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch rows")
     add_train_flags(parser)
     add_data_flags(parser)
+    add_cluster_flags(parser)
 
 
 def _spec_and_text(args: argparse.Namespace):
@@ -55,22 +58,44 @@ def run(args: argparse.Namespace) -> int:
     from netspec.train.resume import read_run
     from netspec.train.session import settings
 
+    cluster = options_from(args)
+    if cluster is not None:  # before anything else touches JAX
+        from netspec.train.cluster import initialize
+
+        initialize(cluster)
     enable_compilation_cache()
     if args.resume is not None and args.out is not None:
         raise NetspecError([error("resume-out", "--resume continues a run in its own folder; drop --out")])
     if args.max_steps is not None and args.max_steps < 1:
         raise NetspecError([error("bad-max-steps", f"--max-steps must be at least 1, but got {args.max_steps}")])
-    # A bad --resume folder is reported before anything is loaded.
-    run_info = read_run(Path(args.resume)) if args.resume is not None else None
-    graph, text = _spec_and_text(args)
-    overrides = overrides_from(args)
-    base = TrainSpec.model_validate(run_info["train"]) if run_info is not None else None
-    train = settings(graph, overrides, base)
-    source = args.data or (run_info or {}).get("data") or train.data
+
+    def prepare():
+        # A bad --resume folder is reported before anything is loaded.
+        run_info = read_run(Path(args.resume)) if args.resume is not None else None
+        graph, text = _spec_and_text(args)
+        overrides = overrides_from(args)
+        base = TrainSpec.model_validate(run_info["train"]) if run_info is not None else None
+        train = settings(graph, overrides, base)
+        source = args.data or (run_info or {}).get("data") or train.data
+        dataset = load_dataset(source, graph, val_split=train.val_split, seed=train.seed, args=args,
+                               run_info=run_info)
+        return run_info, graph, text, overrides, source, dataset
+
+    if cluster is None:
+        run_info, graph, text, overrides, source, dataset = prepare()
+    else:  # a process that cannot read its spec or data stops every process, with its diagnostic
+        from netspec.train.agreement import together
+
+        run_info, graph, text, overrides, source, dataset = together(prepare)
     display = Display(quiet=args.quiet)
-    dataset = load_dataset(source, graph, val_split=train.val_split, seed=train.seed, args=args,
-                           run_info=run_info)
-    result = fit(graph, dataset, out=args.out, resume=args.resume, max_steps=args.max_steps,
-                 display=display, data_source=source, data_options=data_options(args, run_info),
-                 spec_text=text, **overrides)
+    try:
+        result = fit(graph, dataset, out=args.out, resume=args.resume, max_steps=args.max_steps,
+                     display=display, data_source=source, data_options=data_options(args, run_info),
+                     spec_text=text, **overrides)
+    except NetspecError as exc:
+        if cluster is not None and any(d.code == "process-lost" for d in exc.diagnostics):
+            from netspec.train.cluster import exit_now
+
+            exit_now(exc)
+        raise
     return 130 if result.stopped == "interrupted" else 0
