@@ -26,17 +26,23 @@ from netspec.diagnostics import Span
 
 Padding = Union[Literal["valid", "same", "causal"], tuple[tuple[int, int], ...]]
 ActivationName = Literal[
-    "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear"
+    "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear",
+    "relu6", "hard_sigmoid", "hard_swish", "softplus", "softsign", "selu", "exponential", "mish",
 ]
-InitName = str  # "glorot_uniform", "he_normal", "zeros", ... (see emit for the table)
+InitName = str  # "glorot_uniform", "he_normal", "zeros", "constant(-2.0)", ... (see emit for the table)
 
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation function; ``alpha`` only for leaky_relu and elu."""
+    """An activation function with Keras 3's name and formula. ``alpha`` only for leaky_relu
+    and elu; ``max_value``, ``negative_slope`` and ``threshold`` only for relu (Keras' ReLU:
+    ``x`` above the threshold, capped at max_value, ``negative_slope * (x - threshold)`` below)."""
 
     name: ActivationName
     alpha: float | None = None
+    max_value: float | None = None
+    negative_slope: float | None = None
+    threshold: float | None = None
 
 
 # --- attrs of each primitive op -------------------------------------------
@@ -106,7 +112,10 @@ class PoolAttrs:
 
 @dataclass(frozen=True)
 class GlobalPoolAttrs:
+    """global_pool; ``keepdims`` keeps every spatial axis as size 1 (``(1, 1, C)``), as Keras does."""
+
     mode: Literal["avg", "max"] = "avg"
+    keepdims: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,13 @@ class DenseAttrs:
 @dataclass(frozen=True)
 class FlattenAttrs:
     pass
+
+
+@dataclass(frozen=True)
+class ReshapeAttrs:
+    """reshape to ``shape`` (batch excluded); at most one entry is -1, inferred from the size."""
+
+    shape: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -180,6 +196,26 @@ class MultiplyAttrs:
 
 
 @dataclass(frozen=True)
+class SubtractAttrs:
+    """The first input minus the second (Keras' Subtract takes exactly two)."""
+
+
+@dataclass(frozen=True)
+class MaximumAttrs:
+    pass
+
+
+@dataclass(frozen=True)
+class MinimumAttrs:
+    pass
+
+
+@dataclass(frozen=True)
+class AverageAttrs:
+    pass
+
+
+@dataclass(frozen=True)
 class ConcatAttrs:
     """Depth concatenation (last axis). ``pad="zero"`` zero-pads smaller maps
     to the largest spatial size (GoogLeNet's DepthConcat), split low/high like SAME."""
@@ -191,7 +227,7 @@ Attrs = Union[
     InputAttrs, ConvAttrs, DepthwiseConvAttrs, SeparableConvAttrs, PoolAttrs,
     GlobalPoolAttrs, DenseAttrs, FlattenAttrs, DropoutAttrs, BatchNormAttrs,
     LayerNormAttrs, LRNAttrs, ZeroPadAttrs, ActivationAttrs, AddAttrs,
-    MultiplyAttrs, ConcatAttrs,
+    MultiplyAttrs, ConcatAttrs, ReshapeAttrs, SubtractAttrs, MaximumAttrs, MinimumAttrs, AverageAttrs,
 ]
 
 # The op names and their traits are the table in netspec.ops.

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from netspec.ir import (
     ActivationAttrs,
     AddAttrs,
+    AverageAttrs,
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
@@ -42,9 +43,13 @@ from netspec.ir import (
     InputAttrs,
     LayerNormAttrs,
     LRNAttrs,
+    MaximumAttrs,
+    MinimumAttrs,
     MultiplyAttrs,
     PoolAttrs,
+    ReshapeAttrs,
     SeparableConvAttrs,
+    SubtractAttrs,
     ZeroPadAttrs,
 )
 
@@ -78,6 +83,7 @@ OPS: dict[str, Op] = {
     "global_pool": Op(GlobalPoolAttrs, _POOL),
     "dense": Op(DenseAttrs, _DENSE, weighted=True, fuses_activation=True),
     "flatten": Op(FlattenAttrs, _PLAIN),
+    "reshape": Op(ReshapeAttrs, _PLAIN),
     "dropout": Op(DropoutAttrs, _PLAIN),
     "batchnorm": Op(BatchNormAttrs, _NORM, weighted=True),
     "layernorm": Op(LayerNormAttrs, _NORM, weighted=True),
@@ -86,6 +92,10 @@ OPS: dict[str, Op] = {
     "activation": Op(ActivationAttrs, _PLAIN),
     "add": Op(AddAttrs, _MERGE, merge=True),
     "multiply": Op(MultiplyAttrs, _MERGE, merge=True),
+    "subtract": Op(SubtractAttrs, _MERGE, merge=True),
+    "maximum": Op(MaximumAttrs, _MERGE, merge=True),
+    "minimum": Op(MinimumAttrs, _MERGE, merge=True),
+    "average": Op(AverageAttrs, _MERGE, merge=True),
     "concat": Op(ConcatAttrs, _MERGE, merge=True),
 }
 

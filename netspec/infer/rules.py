@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from math import prod
 
 from netspec.diagnostics import Diagnostic, error, warning
@@ -140,6 +141,8 @@ def _global_pool_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     if len(shape) < 2:
         raise ShapeError(f"needs a spatial input such as (H, W, C), but its input {shape} has no spatial axes",
                          "global_pool replaces flatten; remove the flatten before it", code="no-spatial-axes")
+    if attrs.keepdims:
+        return (1,) * (len(shape) - 1) + (shape[-1],)
     return (shape[-1],)
 
 
@@ -152,6 +155,10 @@ def _dense_shape(attrs: DenseAttrs, shapes_in: Sequence[Shape]) -> Shape:
 
 def _flatten_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     return (prod(_single(shapes_in)),)
+
+
+def _reshape_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+    return shapes.reshape_target(_single(shapes_in), attrs.shape)
 
 
 def _same_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
@@ -176,14 +183,27 @@ def _zero_pad_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     return tuple(length + low + high for length, (low, high) in zip(spatial, attrs.padding)) + (shape[-1],)
 
 
-def _elementwise_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+def _broadcast_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+    """NumPy's rule: align trailing axes; on each, the sizes are equal or 1 (the batch axis is not involved)."""
     if len(shapes_in) < 2:
         raise ShapeError(f"needs at least 2 inputs (from: [a, b]) but got {len(shapes_in)}", code="arity")
+    out = shapes_in[0]
     for index, shape in enumerate(shapes_in[1:], start=1):
-        if shape != shapes_in[0]:
-            raise ShapeError(f"needs inputs of one shape, but input 1 gives {shapes_in[0]} and "
-                             f"input {index + 1} gives {shape}", code="shape-mismatch", inputs=(0, index))
-    return shapes_in[0]
+        joined = shapes.broadcast(out, shape)
+        if joined is None:
+            first = next(i for i in range(index) if shapes.broadcast(shapes_in[i], shape) is None)
+            raise ShapeError(f"needs inputs that broadcast (NumPy's rule: aligned from the last axis, sizes "
+                             f"equal or 1), but input {first + 1} gives {shapes_in[first]} and input "
+                             f"{index + 1} gives {shape}", code="broadcast-mismatch", inputs=(first, index))
+        out = joined
+    return out
+
+
+def _subtract_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+    if len(shapes_in) != 2:
+        raise ShapeError(f"takes exactly 2 inputs (from: [a, b], giving a - b) but got {len(shapes_in)}",
+                         code="arity")
+    return _broadcast_shape(attrs, shapes_in)
 
 
 def concat_pads(attrs: ConcatAttrs, input_shapes: Sequence[Shape]) -> tuple[shapes.PadsPerAxis, ...]:
@@ -286,7 +306,8 @@ def _merge_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
     """Per-axis maximum of the inputs' fields and jumps (a merge sees the
     widest of its inputs; differing jumps only arise with pad: zero)."""
     fields_, jumps = zip(*fields)
-    return tuple(map(max, zip(*fields_))), tuple(map(max, zip(*jumps)))
+    return (tuple(map(max, zip_longest(*fields_, fillvalue=0))),
+            tuple(map(max, zip_longest(*jumps, fillvalue=0))))
 
 
 def _window_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
@@ -297,6 +318,13 @@ def _window_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
     steps = [shapes.receptive_field_step(f, j, shapes.effective_kernel(k, d), s)
              for f, j, k, s, d in zip(field, jump, kernel, strides, dilation)]
     return tuple(f for f, _ in steps), tuple(j for _, j in steps)
+
+
+def _reshape_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
+    """Positions keep their field when the spatial axes are unchanged; otherwise values mix: the whole span."""
+    if shapes.reshape_target(shapes_in[0], attrs.shape)[:-1] == shapes_in[0][:-1]:
+        return fields[0]
+    return _whole_field(attrs, shapes_in, fields)
 
 
 def _whole_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
@@ -326,14 +354,19 @@ RULES: dict[str, Rule] = {
     "global_pool": Rule(_global_pool_shape, field=_whole_field),
     "dense": Rule(_dense_shape, _dense_params, _dense_macs),
     "flatten": Rule(_flatten_shape, field=_whole_field),
+    "reshape": Rule(_reshape_shape, field=_reshape_field),
     "dropout": Rule(_same_shape),
     "batchnorm": Rule(_channel_shape, _batchnorm_params),
     "layernorm": Rule(_channel_shape, _layernorm_params),
     "lrn": Rule(_channel_shape),
     "zero_pad": Rule(_zero_pad_shape),
     "activation": Rule(_same_shape),
-    "add": Rule(_elementwise_shape),
-    "multiply": Rule(_elementwise_shape),
+    "add": Rule(_broadcast_shape),
+    "multiply": Rule(_broadcast_shape),
+    "subtract": Rule(_subtract_shape),
+    "maximum": Rule(_broadcast_shape),
+    "minimum": Rule(_broadcast_shape),
+    "average": Rule(_broadcast_shape),
     "concat": Rule(_concat_shape),
 }
 
@@ -398,6 +431,12 @@ def _merge_diagnostic(node: Node, graph: Graph, exc: ShapeError, shapes_in: Sequ
         if residual is not None:
             return residual
     names = [node.inputs[i] for i in exc.inputs]
+    if exc.code == "broadcast-mismatch":
+        first, second = (shapes_in[i] for i in exc.inputs)
+        return error(exc.code, f"{_subject(node)} needs inputs that broadcast, but '{names[0]}' gives {first} "
+                     f"and '{names[1]}' gives {second}", node.span,
+                     "aligned from the last axis, each size must be equal or 1 (NumPy's rule); "
+                     "a (1, 1, C) gate comes from global_pool: {keepdims: true} or reshape: [1, 1, C]")
     if exc.code == "concat-mismatch":
         what, shown = "one spatial size", [shapes.format_extent(shapes_in[i][:-1]) for i in exc.inputs]
     else:
@@ -433,6 +472,9 @@ def infer(graph: Graph) -> Analysis:
         shapes_in = [layers[name].output_shape for name in node.inputs]
         try:
             out = output_shape(node.op, node.attrs, shapes_in)
+            if node.op == "add" and node.scope and node.scope[-1].kind == "residual" and len(set(shapes_in)) > 1:
+                raise ShapeError("adds body and shortcut, which must have one shape (no broadcasting)",
+                                 code="shape-mismatch", inputs=(0, 1))
         except ShapeError as exc:
             failed.add(node.name)
             if exc.inputs is not None:

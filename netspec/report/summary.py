@@ -72,7 +72,9 @@ def _activation_label(activation) -> str:
     if activation is None or activation.name == "linear":
         return ""
     alpha = f" {activation.alpha:g}" if activation.alpha is not None else ""
-    return f" {activation.name}{alpha}"
+    relu = "".join(f" {key}={getattr(activation, key):g}" for key in ("max_value", "negative_slope", "threshold")
+                   if getattr(activation, key) is not None)
+    return f" {activation.name}{alpha}{relu}"
 
 
 def type_label(node: Node) -> str:
@@ -92,7 +94,9 @@ def type_label(node: Node) -> str:
     if node.op == "pool":
         return f"{a.mode}pool {_window_label(a.window, a.strides, a.padding)}"
     if node.op == "global_pool":
-        return f"global {a.mode}pool"
+        return f"global {a.mode}pool{' keepdims' if a.keepdims else ''}"
+    if node.op == "reshape":
+        return f"reshape {list(a.shape)}"
     if node.op == "dense":
         return f"dense {a.units}{_activation_label(a.activation)}"
     if node.op == "dropout":

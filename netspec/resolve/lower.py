@@ -23,6 +23,7 @@ from netspec.ir import (
     ActivationAttrs,
     AddAttrs,
     Attrs,
+    AverageAttrs,
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
@@ -33,15 +34,19 @@ from netspec.ir import (
     GlobalPoolAttrs,
     LayerNormAttrs,
     LRNAttrs,
+    MaximumAttrs,
+    MinimumAttrs,
     MultiplyAttrs,
     PoolAttrs,
+    ReshapeAttrs,
     SeparableConvAttrs,
+    SubtractAttrs,
     ZeroPadAttrs,
 )
 from netspec.spec import expr
 from netspec.spec.layers import ACTIVATION_LAYERS, ALIAS_GROUPS, LayerArgs
 from netspec.spec.source import Path, SourceDoc
-from netspec.spec.values import DEFAULT_ALPHA, Expr, InitSpec
+from netspec.spec.values import ACTIVATION_ARGUMENTS, Expr, InitSpec, make_activation
 
 LAYOUTS = {1: "[T, C]", 2: "[H, W, C]", 3: "[D, H, W, C]"}
 
@@ -215,6 +220,11 @@ def _dense(args: Any, spatial: int, values: Values, path: Path, network_init: In
                                **_init(args, network_init))
 
 
+def _reshape(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    return "reshape", ReshapeAttrs(tuple(values.integer(size, path + ("shape", index))
+                                         for index, size in enumerate(args.shape)))
+
+
 def _lrn(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     size = None if args.size is None else values.integer(args.size, path + ("size",))
     return "lrn", LRNAttrs(**_given(size=size, alpha=args.alpha, beta=args.beta, bias=args.bias))
@@ -225,11 +235,9 @@ def _activation(args: Any, spatial: int, values: Values, path: Path, network_ini
 
 
 def _named_activation(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
-    """An activation named as a layer: ``relu``, ``leaky_relu: 0.1``, ..."""
-    alpha = getattr(args, "alpha", None)
-    if args.KIND in DEFAULT_ALPHA and alpha is None:
-        alpha = DEFAULT_ALPHA[args.KIND]
-    return "activation", ActivationAttrs(Activation(args.KIND, alpha))  # type: ignore[arg-type]
+    """An activation named as a layer: ``relu``, ``leaky_relu: 0.1``, ``relu: {max_value: 6}``, ..."""
+    arguments = {key: getattr(args, key, None) for key in ACTIVATION_ARGUMENTS.get(args.KIND, ())}
+    return "activation", ActivationAttrs(make_activation(args.KIND, _given(**arguments)))
 
 
 def _simple(op: str, make: Callable[[Any], Attrs]) -> Lowering:
@@ -246,8 +254,10 @@ LOWERING: dict[str, Lowering] = {
     "pool": _pool,
     "zero_pad": _zero_pad,
     "dense": _dense,
-    "global_pool": _simple("global_pool", lambda args: GlobalPoolAttrs(**_given(mode=args.mode))),
+    "global_pool": _simple("global_pool", lambda args: GlobalPoolAttrs(**_given(mode=args.mode,
+                                                                                keepdims=args.keepdims))),
     "flatten": _simple("flatten", lambda args: FlattenAttrs()),
+    "reshape": _reshape,
     "dropout": _simple("dropout", lambda args: DropoutAttrs(args.rate)),
     "batchnorm": _simple("batchnorm", lambda args: BatchNormAttrs(**_given(
         momentum=args.momentum, epsilon=args.epsilon, center=args.center, scale=args.scale))),
@@ -256,6 +266,10 @@ LOWERING: dict[str, Lowering] = {
     "lrn": _lrn,
     "add": _simple("add", lambda args: AddAttrs()),
     "multiply": _simple("multiply", lambda args: MultiplyAttrs()),
+    "subtract": _simple("subtract", lambda args: SubtractAttrs()),
+    "maximum": _simple("maximum", lambda args: MaximumAttrs()),
+    "minimum": _simple("minimum", lambda args: MinimumAttrs()),
+    "average": _simple("average", lambda args: AverageAttrs()),
     "concat": _simple("concat", lambda args: ConcatAttrs(**_given(pad=args.pad))),
     "activation": _activation,
     **{name: _named_activation for name in ACTIVATION_LAYERS},

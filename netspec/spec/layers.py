@@ -37,6 +37,7 @@ from netspec.spec.values import (
     PositiveNumber,
     References,
     Size,
+    TargetShape,
     choice_type,
     describe,
     fail,
@@ -178,6 +179,8 @@ class GlobalPoolArgs(LayerArgs):
     SHORTHAND = "mode"
 
     mode: choice_type("avg", "max") | None = Field(None, description="avg (default) or max")  # type: ignore[valid-type]
+    keepdims: Flag | None = Field(None, description="keep the spatial axes as size 1, [H, W, C] -> [1, 1, C] "
+                                                    "(default false)")
 
 
 class DenseArgs(LayerArgs):
@@ -197,6 +200,17 @@ class FlattenArgs(LayerArgs):
     """Flattens ``[H, W, C]`` to ``[H * W * C]``."""
 
     KIND = "flatten"
+
+
+class ReshapeArgs(LayerArgs):
+    """Reshapes to ``shape`` (batch excluded; ``reshape: [1, 1, 32]``); one size may be -1."""
+
+    KIND = "reshape"
+    EXAMPLE = "{shape: [1, 1, 32]}"
+    SHORTHAND = "shape"
+
+    shape: TargetShape = Field(description="the new shape without the batch axis; one size may be -1 "
+                                           "(inferred so that the number of values is kept)")
 
 
 class DropoutArgs(LayerArgs):
@@ -258,7 +272,8 @@ class ZeroPadArgs(LayerArgs):
 
 
 class MergeArgs(LayerArgs):
-    """add and multiply: elementwise over inputs of one shape, named by ``from:``."""
+    """add, multiply, subtract, maximum, minimum, average: elementwise over the inputs named by
+    ``from:``, broadcast by NumPy's trailing-axis rules (subtract takes exactly two)."""
 
     EXAMPLE = "{from: [a, b]}"
 
@@ -274,7 +289,7 @@ class ConcatArgs(LayerArgs):
 
 
 class PlainActivationArgs(LayerArgs):
-    """relu, gelu, sigmoid, tanh, swish, softmax as layers: no arguments."""
+    """Activations without arguments as layers: gelu, sigmoid, tanh, swish, softmax, relu6, ..."""
 
 
 class AlphaActivationArgs(LayerArgs):
@@ -283,6 +298,17 @@ class AlphaActivationArgs(LayerArgs):
     SHORTHAND = "alpha"
     alpha: Alpha | None = Field(None, description="slope (leaky_relu, default 0.3) or scale (elu, "
                                                   "default 1.0) for negative inputs")
+
+
+class ReluArgs(LayerArgs):
+    """relu as a layer, with Keras' ReLU arguments (``relu: {max_value: 6}`` is ReLU6)."""
+
+    KIND = "relu"
+    EXAMPLE = "{max_value: 6}"
+
+    max_value: NonNegativeNumber | None = Field(None, description="cap of the output (default none)")
+    negative_slope: NonNegativeNumber | None = Field(None, description="slope below the threshold (default 0)")
+    threshold: Alpha | None = Field(None, description="inputs at or below it are damped (default 0)")
 
 
 class ActivationArgs(LayerArgs):
@@ -318,11 +344,13 @@ ACTIVATION_LAYERS = tuple(kind for kind in ACTIVATIONS if kind != "linear")
 LAYER_ARGS: dict[str, type[LayerArgs]] = {
     model.KIND: model for model in (
         ConvArgs, DepthwiseConvArgs, SeparableConvArgs, PoolArgs, GlobalPoolArgs, DenseArgs, FlattenArgs,
-        DropoutArgs, BatchNormArgs, LayerNormArgs, LRNArgs, ZeroPadArgs, ConcatArgs, ActivationArgs)
+        ReshapeArgs, DropoutArgs, BatchNormArgs, LayerNormArgs, LRNArgs, ZeroPadArgs, ConcatArgs, ActivationArgs)
 }
-LAYER_ARGS.update({kind: _subclass(MergeArgs, kind) for kind in ("add", "multiply")})
+MERGES = ("add", "multiply", "subtract", "maximum", "minimum", "average")
+LAYER_ARGS.update({kind: _subclass(MergeArgs, kind) for kind in MERGES})
 LAYER_ARGS.update({kind: _subclass(AlphaActivationArgs if kind in DEFAULT_ALPHA else PlainActivationArgs, kind)
-                   for kind in ACTIVATION_LAYERS})
+                   for kind in ACTIVATION_LAYERS if kind != "relu"})
+LAYER_ARGS["relu"] = ReluArgs
 
 # Every alias group, for pointing at the key a user wrote when pydantic reports the canonical one.
 ALIAS_GROUPS: dict[str, set[str]] = {}

@@ -1,0 +1,210 @@
+"""The layers of issue 10: broadcasting merges, keepdims, reshape — each checked
+statically (shapes, counts, diagnostics) and numerically against NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_build import assert_static_equals_compiled
+from test_numerics import RNG, run, spec
+
+from netspec.builder import build
+from netspec.pipeline import check_text, load
+
+
+def errors(text: str) -> list:
+    return [d for d in check_text(text).diagnostics if d.severity == "error"]
+
+
+# --- broadcasting merges, keepdims, reshape ---------------------------------------------------
+
+MERGES = spec("""\
+  - global_pool: {keepdims: true, name: kept}          # (1, 1, 3)
+  - global_pool: {mode: max, from: input, name: flat}  # (3,)
+  - subtract: {from: [input, kept], name: centred}
+  - maximum: {from: [centred, flat, input], name: top}
+  - minimum: {from: [top, kept], name: low}
+  - average: {from: [low, centred, flat], name: mean}
+  - multiply: {from: [mean, flat], name: scaled}
+  - add: {from: [scaled, kept], name: summed}
+  - reshape: {shape: [-1, 6], name: rows}
+""", "[4, 4, 3]")
+
+
+def test_broadcasting_merges_follow_numpy():
+    model = build(MERGES)
+    x = RNG.normal(size=(4, 4, 3))
+    kept, flat = x.mean(axis=(0, 1), keepdims=True), x.max(axis=(0, 1))
+    centred = x - kept
+    top = np.maximum(np.maximum(centred, flat), x)
+    low = np.minimum(top, kept)
+    mean = (low + centred + flat) / 3
+    expected = (mean * flat + kept).reshape(-1, 6)
+    np.testing.assert_allclose(run(model, x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_broadcasting_merges_static_equals_compiled():
+    graph = load(MERGES)
+    assert_static_equals_compiled(graph)
+    analysis = check_text(MERGES).analysis
+    assert analysis.layers["kept"].output_shape == (1, 1, 3)
+    assert analysis.layers["centred"].output_shape == (4, 4, 3)
+    assert analysis.layers["rows"].output_shape == (8, 6)
+
+
+def test_a_merge_that_does_not_broadcast_names_both_shapes():
+    [problem] = errors(spec("""\
+  - conv: {K: 32, F: 1, name: features}
+  - global_pool: {name: squeezed}
+  - dense: {units: 16, name: expanded}
+  - multiply: {from: [features, expanded], name: excite}
+""", "[8, 8, 3]"))
+    assert problem.code == "broadcast-mismatch"
+    assert problem.message == ("multiply 'excite' needs inputs that broadcast, but 'features' gives (8, 8, 32) "
+                               "and 'expanded' gives (16,)")
+    assert "keepdims" in problem.hint and "reshape" in problem.hint
+
+
+def test_subtract_takes_exactly_two_inputs():
+    [problem] = errors(spec("""\
+  - relu: {name: a}
+  - relu: {name: b, from: input}
+  - subtract: {from: [a, b, input]}
+""", "[4, 3]"))
+    assert problem.code == "arity" and "exactly 2" in problem.message
+
+
+def test_a_residual_add_does_not_broadcast():
+    [problem] = errors(spec("""\
+  - residual:
+      body: [conv: {K: 1, F: 1}]
+      shortcut: identity
+""", "[4, 4, 3]"))
+    assert problem.code == "residual-mismatch"
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("[5, -1]", "48 is not a multiple of 5"),
+    ("[4, 4]", "(16 values)"),
+])
+def test_reshape_checks_sizes(target, message):
+    [problem] = errors(spec(f"  - reshape: {target}\n", "[4, 4, 3]"))
+    assert problem.code == "reshape-size" and message in problem.message
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("[-1, -1]", "at most one size may be -1"),
+    ("[0, 48]", "must be positive"),
+    ("[-2, 48]", "a positive integer or -1"),
+])
+def test_reshape_schema_rejects_bad_targets(target, message):
+    problems = errors(spec(f"  - reshape: {target}\n", "[4, 4, 3]"))
+    assert problems and message in problems[0].message
+
+
+# --- activations (Keras 3's names and formulas) ------------------------------------------------
+
+X = np.linspace(-8.0, 8.0, 41)
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+KERAS_FORMULAS = {
+    "relu6": lambda x: np.clip(x, 0, 6),
+    "hard_sigmoid": lambda x: np.clip(x + 3, 0, 6) / 6,
+    "hard_swish": lambda x: x * np.clip(x + 3, 0, 6) / 6,
+    "softplus": softplus,
+    "softsign": lambda x: x / (np.abs(x) + 1),
+    "selu": lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * (np.exp(x) - 1)),
+    "exponential": np.exp,
+    "mish": lambda x: x * np.tanh(softplus(x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_FORMULAS))
+def test_activation_layer_matches_the_keras_formula(name):
+    model = build(spec(f"  - {name}\n", "[41]"))
+    np.testing.assert_allclose(run(model, X), KERAS_FORMULAS[name](X), rtol=1e-5, atol=1e-5)
+
+
+def keras_relu(x, max_value=None, negative_slope=0.0, threshold=0.0):
+    """Keras 3's documented piecewise form: max_value at or above it, x above the threshold,
+    negative_slope * (x - threshold) below."""
+    out = np.where(x > threshold, x, negative_slope * (x - threshold))
+    return out if max_value is None else np.minimum(out, max_value)
+
+
+@pytest.mark.parametrize("arguments", [
+    {"max_value": 6.0}, {"negative_slope": 0.5}, {"threshold": 2.0}, {"max_value": 5.0, "threshold": 1.0},
+    {"max_value": 4.0, "negative_slope": 0.1, "threshold": 1.5},
+])
+def test_relu_arguments_match_keras(arguments):
+    written = ", ".join(f"{key}: {value}" for key, value in arguments.items())
+    layer_model = build(spec(f"  - relu: {{{written}}}\n", "[41]"))
+    fused_model = build(spec(f"  - dense: {{units: 41, activation: {{relu: {{{written}}}}}, name: d}}\n", "[41]"))
+    np.testing.assert_allclose(run(layer_model, X), keras_relu(X, **arguments), rtol=1e-5, atol=1e-5)
+    pre = X @ np.asarray(fused_model.d.kernel[...]) + np.asarray(fused_model.d.bias[...])
+    np.testing.assert_allclose(run(fused_model, X), keras_relu(pre, **arguments), rtol=1e-4, atol=1e-4)
+
+
+def test_keras_relu_docstring_examples():
+    """The examples of keras.activations.relu's docstring."""
+    x = np.array([-10, -5, 0.0, 5, 10])
+    for arguments, expected in [({}, [0, 0, 0, 5, 10]), ({"negative_slope": 0.5}, [-5, -2.5, 0, 5, 10]),
+                                ({"max_value": 5.0}, [0, 0, 0, 5, 5]), ({"threshold": 5.0}, [0, 0, 0, 0, 10])]:
+        written = ", ".join(f"{key}: {value}" for key, value in arguments.items())
+        model = build(spec(f"  - relu: {{{written}}}\n" if written else "  - relu\n", "[5]"))
+        np.testing.assert_allclose(run(model, x), expected, atol=1e-6)
+
+
+def test_relu_with_a_negative_threshold_and_a_cap_follows_keras_code():
+    """Keras clips to [0, max_value] after thresholding, so with a negative threshold the cells
+    between it and 0 give 0 (not x, as its docstring's piecewise form would say)."""
+    model = build(spec("  - relu: {max_value: 4, negative_slope: 0.1, threshold: -1}\n", "[4]"))
+    np.testing.assert_allclose(run(model, np.array([-3.0, -0.5, 2.0, 9.0])), [-0.2, 0.0, 2.0, 4.0], atol=1e-6)
+
+
+def test_relu_arguments_are_checked():
+    [problem] = errors(spec("  - conv: {K: 2, F: 1, activation: {relu: {max_vlaue: 6}}}\n", "[4, 4, 1]"))
+    assert "max_value" in (problem.hint or "")
+    [problem] = errors(spec("  - relu: {max_value: -1}\n", "[4]"))
+    assert "non-negative" in problem.message
+    [problem] = errors(spec("  - relu6: {max_value: 6}\n", "[4]"))
+    assert "max_value" in problem.message
+
+
+def test_summary_shows_relu_arguments():
+    analysis = check_text(spec("  - relu: {max_value: 6, name: capped}\n", "[4]")).analysis
+    from netspec.report.summary import type_label
+    assert type_label(analysis.graph.node("capped")) == "relu max_value=6"
+
+
+# --- initialisers ------------------------------------------------------------------------------
+
+
+def test_constant_initialiser_sets_the_bias():
+    model = build(spec("  - dense: {units: 3, init: {kernel: ones, bias: {constant: -2}}, name: gate}\n", "[4]"))
+    np.testing.assert_array_equal(np.asarray(model.gate.bias[...]), [-2.0] * 3)
+    np.testing.assert_array_equal(np.asarray(model.gate.kernel[...]), np.ones((4, 3)))
+    model = build(spec("  - conv: {K: 2, F: 1, init: {constant: {value: 0.5}}, name: c}\n", "[2, 2, 1]"))
+    np.testing.assert_array_equal(np.asarray(model.c.kernel[...]), np.full((1, 1, 1, 2), 0.5))
+
+
+def test_truncated_normal_and_orthogonal_follow_keras_defaults():
+    model = build(spec("""\
+  - dense: {units: 400, init: truncated_normal, name: t}
+  - dense: {units: 400, init: orthogonal, name: o}
+""", "[400]"))
+    kernel = np.asarray(model.t.kernel[...])
+    assert np.abs(kernel).max() <= 0.1 + 1e-7  # redrawn beyond two standard deviations of 0.05
+    assert abs(kernel.std() - 0.05 * 0.8796) < 0.002  # Keras' stddev is of the untruncated normal
+    q = np.asarray(model.o.kernel[...])
+    np.testing.assert_allclose(q.T @ q, np.eye(400), atol=1e-4)  # Keras' Orthogonal: gain 1
+
+
+def test_a_bad_constant_is_reported():
+    [problem] = errors(spec("  - dense: {units: 3, init: {bias: {constant: high}}}\n", "[4]"))
+    assert "must be a number" in problem.message
