@@ -164,6 +164,27 @@ class LayerNormAttrs:
 
 
 @dataclass(frozen=True)
+class RescalingAttrs:
+    """Keras' Rescaling: ``x * scale + offset`` (no parameters)."""
+
+    scale: float
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class NormalizationAttrs:
+    """Keras' Normalization over the last axis: ``(x - mean) / max(sqrt(variance), 1e-7)``.
+
+    ``mean`` and ``variance`` hold one value per channel, or one for all; None means
+    adapted: ``netspec train`` computes them from the training split before the first step.
+    Mean, variance and a count are state, not trained (2C + 1 values, as Keras counts them).
+    """
+
+    mean: tuple[float, ...] | None = None
+    variance: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
 class LRNAttrs:
     """AlexNet's local response normalisation across channels:
     ``b = a / (bias + alpha/size * sum_{window of `size` channels} a^2) ** beta``
@@ -228,6 +249,7 @@ Attrs = Union[
     GlobalPoolAttrs, DenseAttrs, FlattenAttrs, DropoutAttrs, BatchNormAttrs,
     LayerNormAttrs, LRNAttrs, ZeroPadAttrs, ActivationAttrs, AddAttrs,
     MultiplyAttrs, ConcatAttrs, ReshapeAttrs, SubtractAttrs, MaximumAttrs, MinimumAttrs, AverageAttrs,
+    RescalingAttrs, NormalizationAttrs,
 ]
 
 # The op names and their traits are the table in netspec.ops.

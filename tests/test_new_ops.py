@@ -8,7 +8,7 @@ import pytest
 from test_build import assert_static_equals_compiled
 from test_numerics import RNG, run, spec
 
-from netspec.builder import build
+from netspec.builder import build, layer_module
 from netspec.pipeline import check_text, load
 
 
@@ -208,3 +208,60 @@ def test_truncated_normal_and_orthogonal_follow_keras_defaults():
 def test_a_bad_constant_is_reported():
     [problem] = errors(spec("  - dense: {units: 3, init: {bias: {constant: high}}}\n", "[4]"))
     assert "must be a number" in problem.message
+
+
+# --- preprocessing inside the model -------------------------------------------------------------
+
+PREPROCESS = spec("""\
+  - rescaling: {scale: 0.5, offset: -1, name: scaled}
+  - normalization: {mean: [1, 2, 3], variance: [4, 0.25, 1.0e-20], name: fixed}
+  - normalization: {name: adapted}
+""", "[2, 2, 3]")
+
+
+def test_rescaling_and_fixed_normalization_match_keras():
+    model = build(PREPROCESS)
+    x = RNG.normal(size=(2, 2, 3)) * 10
+    scaled = x * 0.5 - 1
+    # Keras: (x - mean) / max(sqrt(variance), epsilon=1e-7); a not-yet-adapted layer is the identity
+    expected = (scaled - [1, 2, 3]) / np.maximum(np.sqrt([4, 0.25, 1e-20]), 1e-7)
+    np.testing.assert_allclose(run(model, x), expected, rtol=1e-5)
+
+
+def test_normalization_counts_like_keras():
+    analysis = check_text(PREPROCESS).analysis
+    assert analysis.layers["scaled"].params == 0
+    fixed = analysis.layers["fixed"]
+    assert (fixed.trainable_params, fixed.non_trainable_params) == (0, 2 * 3 + 1)
+    assert_static_equals_compiled(load(PREPROCESS))
+
+
+def test_normalization_checks_its_values():
+    [problem] = errors(spec("  - normalization: {mean: [1, 2], variance: 1}\n", "[4, 3]"))
+    assert problem.code == "normalization-channels" and "2 values of mean" in problem.message
+    [problem] = errors(spec("  - normalization: {mean: 0.5}\n", "[4, 3]"))
+    assert "give both, or neither" in problem.message
+    [problem] = errors(spec("  - normalization: {mean: 0, variance: -1}\n", "[4, 3]"))
+    assert "non-negative" in problem.message
+
+
+def test_train_adapts_normalization_to_the_training_split():
+    from netspec.data.dataset import Dataset, Split
+    from netspec.train import fit
+    from netspec.train.progress import Display
+
+    graph = load(spec("""\
+  - rescaling: {scale: 2, offset: 1}
+  - normalization: {name: norm}
+  - flatten
+  - dense: 2
+""", "[3, 2]") + "train: {batch_size: 8, epochs: 1, standardize: none}\n")
+    x = (RNG.normal(size=(16, 3, 2)) * [1.0, 5.0] + [3.0, -2.0]).astype(np.float32)
+    y = RNG.integers(0, 2, size=16).astype(np.int32)
+    dataset = Dataset("toy", Split(x, y), None, None, None, "classification")
+    result = fit(graph, dataset, save=False, max_steps=1, display=Display(quiet=True))
+    norm = layer_module(result.model, "norm")
+    seen = x * 2 + 1  # what reaches the layer: the rescaled input
+    np.testing.assert_allclose(np.asarray(norm.mean[...]), seen.reshape(-1, 2).mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(norm.variance[...]), seen.reshape(-1, 2).var(axis=0), rtol=1e-4)
+    assert float(norm.count[...]) == 16 * 3

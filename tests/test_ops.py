@@ -84,5 +84,5 @@ def test_traits_are_consistent_with_the_attrs():
 def _minimal_arguments(kind: str) -> dict:
     required = {"conv": {"K": 4, "F": 3}, "separable_conv": {"K": 4, "F": 3}, "depthwise_conv": {"F": 3},
                 "pool": {"F": 2}, "dense": {"units": 3}, "zero_pad": {"P": 1}, "dropout": {"rate": 0.5},
-                "activation": {"function": "relu"}, "reshape": {"shape": [-1]}}
+                "activation": {"function": "relu"}, "reshape": {"shape": [-1]}, "rescaling": {"scale": 2}}
     return required.get(kind, {})

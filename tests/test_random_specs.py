@@ -105,7 +105,8 @@ def add_pool(draw, net: Net):
 
 @st.composite
 def add_simple(draw, net: Net):
-    item = draw(st.sampled_from(["batchnorm", "layernorm", "dropout", "activation", "zero_pad", "lrn"]))
+    item = draw(st.sampled_from(["batchnorm", "layernorm", "dropout", "activation", "zero_pad", "lrn", "rescaling",
+                                 "normalization"]))
     if item == "dropout":
         net.items.append({"dropout": draw(st.sampled_from([0.1, 0.5]))})
     elif item == "activation":
@@ -115,6 +116,11 @@ def add_simple(draw, net: Net):
         net.sizes = [n + 2 for n in net.sizes]
     elif item == "lrn":
         net.items.append({"lrn": {"size": 3}})
+    elif item == "rescaling":
+        net.items.append({"rescaling": {"scale": 0.5, "offset": draw(st.sampled_from([0, 1]))}})
+    elif item == "normalization":
+        fixed = {"mean": [0.5] * net.channels, "variance": 2.0}
+        net.items.append({"normalization": draw(st.sampled_from([fixed, {}]))})
     else:
         net.items.append(item)
 

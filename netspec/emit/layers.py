@@ -37,8 +37,10 @@ from netspec.ir import (
     LayerNormAttrs,
     LRNAttrs,
     Node,
+    NormalizationAttrs,
     Padding,
     PoolAttrs,
+    RescalingAttrs,
     ReshapeAttrs,
     SeparableConvAttrs,
     ZeroPadAttrs,
@@ -76,6 +78,25 @@ DEFAULT_ALPHA = {"leaky_relu": 0.3, "elu": 1.0}
 
 # Helper functions and classes written into the generated file when used.
 HELPERS: dict[str, str] = {
+    "Normalization": '''
+class Normalization(nnx.Module):
+    """Keras' Normalization over the last axis: ``(x - mean) / max(sqrt(variance), 1e-7)``.
+
+    ``mean``, ``variance`` (one per channel) and ``count`` are state, not trained
+    (``nnx.BatchStat``); when the spec gives none, ``netspec train`` sets them from the
+    training split before the first step (``count``: the values they were computed over).
+    """
+
+    def __init__(self, features, *, mean=None, variance=None):
+        self.mean = nnx.BatchStat(jnp.broadcast_to(jnp.asarray(0.0 if mean is None else mean, jnp.float32),
+                                                   (features,)))
+        self.variance = nnx.BatchStat(jnp.broadcast_to(
+            jnp.asarray(1.0 if variance is None else variance, jnp.float32), (features,)))
+        self.count = nnx.BatchStat(jnp.zeros((), jnp.float32))
+
+    def __call__(self, x):
+        return (x - self.mean[...]) / jnp.maximum(jnp.sqrt(self.variance[...]), 1e-7)
+''',
     "keras_relu": '''
 def keras_relu(x, *, max_value=None, negative_slope=0.0, threshold=0.0):
     """Keras 3's ReLU: ``x`` above ``threshold`` (0 at or below it), clipped to
@@ -376,6 +397,22 @@ def emit_lrn(node: Node, inputs: list[Shape]) -> LayerCode:
     return LayerCode(call, helpers=frozenset({"local_response_norm"}))
 
 
+def emit_rescaling(node: Node, inputs: list[Shape]) -> LayerCode:
+    attrs = cast(RescalingAttrs, node.attrs)
+    offset = f" + {attrs.offset!r}" if attrs.offset else ""
+    return LayerCode(f"{{0}} * {attrs.scale!r}{offset}")
+
+
+def emit_normalization(node: Node, inputs: list[Shape]) -> LayerCode:
+    attrs = cast(NormalizationAttrs, node.attrs)
+    text = "Normalization({features}"
+    for what, values in (("mean", attrs.mean), ("variance", attrs.variance)):
+        if values is not None:
+            text += f", {what}={values[0] if len(values) == 1 else list(values)!r}"
+    return LayerCode("{layer}({0})", text + ")", {"features": channels(inputs[0])},
+                     helpers=frozenset({"Normalization"}))
+
+
 def emit_zero_pad(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(ZeroPadAttrs, node.attrs)
     pads = ((0, 0), *(tuple(pair) for pair in attrs.padding), (0, 0))
@@ -446,6 +483,8 @@ EMIT_RULES: dict[str, Callable[[Node, list[Shape]], LayerCode]] = {
     "batchnorm": emit_batchnorm,
     "layernorm": emit_layernorm,
     "lrn": emit_lrn,
+    "rescaling": emit_rescaling,
+    "normalization": emit_normalization,
     "zero_pad": emit_zero_pad,
     "activation": emit_activation,
     "add": _infix("+"),

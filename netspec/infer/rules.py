@@ -38,6 +38,7 @@ from netspec.ir import (
     Graph,
     LayerNormAttrs,
     Node,
+    NormalizationAttrs,
     PoolAttrs,
     SeparableConvAttrs,
 )
@@ -265,6 +266,19 @@ def _batchnorm_params(attrs: BatchNormAttrs, shapes_in, out) -> tuple[int, int]:
     return channels * (attrs.scale + attrs.center), 2 * channels
 
 
+def _normalization_shape(attrs: NormalizationAttrs, shapes_in: Sequence[Shape]) -> Shape:
+    shape = _channel_shape(attrs, shapes_in)
+    for what, values in (("mean", attrs.mean), ("variance", attrs.variance)):
+        if values is not None and len(values) not in (1, shape[-1]):
+            raise ShapeError(f"has {len(values)} values of {what}, but its input {shape} has {shape[-1]} channels",
+                             "give one value per channel, or one for all", code="normalization-channels")
+    return shape
+
+
+def _normalization_params(attrs: NormalizationAttrs, shapes_in, out) -> tuple[int, int]:
+    return 0, 2 * out[-1] + 1  # mean and variance per channel and a count, none trained (Keras)
+
+
 def _layernorm_params(attrs: LayerNormAttrs, shapes_in, out) -> tuple[int, int]:
     return out[-1] * (attrs.scale + attrs.center), 0
 
@@ -359,6 +373,8 @@ RULES: dict[str, Rule] = {
     "batchnorm": Rule(_channel_shape, _batchnorm_params),
     "layernorm": Rule(_channel_shape, _layernorm_params),
     "lrn": Rule(_channel_shape),
+    "rescaling": Rule(_same_shape),
+    "normalization": Rule(_normalization_shape, _normalization_params),
     "zero_pad": Rule(_zero_pad_shape),
     "activation": Rule(_same_shape),
     "add": Rule(_broadcast_shape),

@@ -95,6 +95,10 @@ def type_label(node: Node) -> str:
         return f"{a.mode}pool {_window_label(a.window, a.strides, a.padding)}"
     if node.op == "global_pool":
         return f"global {a.mode}pool{' keepdims' if a.keepdims else ''}"
+    if node.op == "rescaling":
+        return f"rescaling ×{a.scale:.4g}{f' {a.offset:+g}' if a.offset else ''}"
+    if node.op == "normalization":
+        return "normalization" + (" (adapted)" if a.mean is None else "")
     if node.op == "reshape":
         return f"reshape {list(a.shape)}"
     if node.op == "dense":

@@ -37,7 +37,9 @@ from netspec.ir import (
     MaximumAttrs,
     MinimumAttrs,
     MultiplyAttrs,
+    NormalizationAttrs,
     PoolAttrs,
+    RescalingAttrs,
     ReshapeAttrs,
     SeparableConvAttrs,
     SubtractAttrs,
@@ -264,6 +266,8 @@ LOWERING: dict[str, Lowering] = {
     "layernorm": _simple("layernorm", lambda args: LayerNormAttrs(**_given(
         epsilon=args.epsilon, center=args.center, scale=args.scale))),
     "lrn": _lrn,
+    "rescaling": _simple("rescaling", lambda args: RescalingAttrs(args.scale, **_given(offset=args.offset))),
+    "normalization": _simple("normalization", lambda args: NormalizationAttrs(args.mean, args.variance)),
     "add": _simple("add", lambda args: AddAttrs()),
     "multiply": _simple("multiply", lambda args: MultiplyAttrs()),
     "subtract": _simple("subtract", lambda args: SubtractAttrs()),

@@ -42,6 +42,7 @@ from netspec.spec.values import (
     describe,
     fail,
     number_type,
+    numbers_type,
 )
 
 # Long spellings of the lecture's short keys; a key's canonical name is the value.
@@ -247,6 +248,39 @@ class LayerNormArgs(LayerArgs):
     scale: Flag | None = Field(None, description="learn a scale (default true)")
 
 
+class RescalingArgs(LayerArgs):
+    """Keras' Rescaling: ``x * scale + offset`` (``rescaling: 0.00392156862745098`` sets scale)."""
+
+    KIND = "rescaling"
+    EXAMPLE = "{scale: 0.00392156862745098, offset: 0}"
+    SHORTHAND = "scale"
+
+    scale: Alpha = Field(description="factor every value is multiplied by (1/255 maps bytes to [0, 1])")
+    offset: Alpha | None = Field(None, description="added after scaling (default 0)")
+
+
+class NormalizationArgs(LayerArgs):
+    """Keras' Normalization over the channel axis: fixed ``mean`` and ``variance``, or (neither
+    given) adapted from the training data by ``netspec train`` before the first step."""
+
+    KIND = "normalization"
+    EXAMPLE = "{mean: [0.485, 0.456, 0.406], variance: [0.052, 0.050, 0.051]}"
+
+    mean: numbers_type(None, "a number") | None = Field(  # type: ignore[valid-type]
+        None, description="per-channel mean (or one for all); default: adapted from the training data")
+    variance: numbers_type(0, "a non-negative number") | None = Field(  # type: ignore[valid-type]
+        None, description="per-channel variance (or one for all); given together with mean")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> NormalizationArgs:
+        if (self.mean is None) != (self.variance is None):
+            given, missing = ("mean", "variance") if self.variance is None else ("variance", "mean")
+            raise fail("normalization", f"normalization has {given} but no {missing}: give both, or neither "
+                                        "to adapt them from the training data at train time",
+                       at=(given,))
+        return self
+
+
 class LRNArgs(LayerArgs):
     """AlexNet's local response normalisation across channels."""
 
@@ -344,7 +378,7 @@ ACTIVATION_LAYERS = tuple(kind for kind in ACTIVATIONS if kind != "linear")
 LAYER_ARGS: dict[str, type[LayerArgs]] = {
     model.KIND: model for model in (
         ConvArgs, DepthwiseConvArgs, SeparableConvArgs, PoolArgs, GlobalPoolArgs, DenseArgs, FlattenArgs,
-        ReshapeArgs, DropoutArgs, BatchNormArgs, LayerNormArgs, LRNArgs, ZeroPadArgs, ConcatArgs, ActivationArgs)
+        ReshapeArgs, DropoutArgs, BatchNormArgs, LayerNormArgs, LRNArgs, RescalingArgs, NormalizationArgs, ZeroPadArgs, ConcatArgs, ActivationArgs)
 }
 MERGES = ("add", "multiply", "subtract", "maximum", "minimum", "average")
 LAYER_ARGS.update({kind: _subclass(MergeArgs, kind) for kind in MERGES})

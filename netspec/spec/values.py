@@ -299,6 +299,20 @@ def number_type(minimum: float | None, maximum: float | None, *, open_low: bool 
 
 
 Fraction = number_type(0, 1, open_high=True, meaning="a number in [0, 1)")
+
+
+def numbers_type(minimum: float | None, meaning: str) -> Any:
+    """A number, or a list of them (one per channel) -> a tuple of floats."""
+    one = number_type(minimum, None, meaning=meaning).__metadata__[0].func
+
+    def check(value: Any) -> tuple[float, ...]:
+        if isinstance(value, list):
+            return _list_of(one, value, f"{meaning} or a list of them (one per channel)", limit=MAX_SIZE)
+        return (one(value),)
+
+    item: dict[str, Any] = {"type": "number"} if minimum is None else {"type": "number", "minimum": minimum}
+    return Annotated[tuple, PlainValidator(check), WithJsonSchema(
+        {"anyOf": [item, {"type": "array", "items": item, "minItems": 1}]})]
 PositiveNumber = number_type(0, None, open_low=True, meaning="a positive number")
 NonNegativeNumber = number_type(0, None, meaning="a non-negative number")
 
