@@ -281,6 +281,46 @@ def dilated_causal() -> Counts:
     return total(parts)
 
 
+EFFICIENTNET_B0_BLOCKS = (  # Keras' DEFAULT_BLOCKS_ARGS: kernel, repeats, filters in, out, expand ratio, stride
+    (3, 1, 32, 16, 1, 1), (3, 2, 16, 24, 6, 2), (5, 2, 24, 40, 6, 2), (3, 3, 40, 80, 6, 2),
+    (5, 3, 80, 112, 6, 1), (5, 4, 112, 192, 6, 2), (3, 1, 192, 320, 6, 1),
+)
+
+
+def depthwise(channels: int, kernel: int, *, bias: bool = True) -> Counts:
+    """A depthwise conv (depth multiplier 1): one ``kernel x kernel`` filter per channel."""
+    return Counts(channels * kernel * kernel + (channels if bias else 0))
+
+
+def keras_normalization(channels: int) -> Counts:
+    """Keras' Normalization: mean and variance per channel and a count, none trainable."""
+    return Counts(0, 2 * channels + 1)
+
+
+def efficientnet_b0() -> Counts:
+    """keras.applications.EfficientNetB0: preprocessing, stem, 16 MBConv blocks with
+    squeeze-and-excitation (se_ratio 0.25 of the block's input filters), top conv, classifier."""
+    parts = [keras_normalization(3), conv(3, 32, 3, bias=False), batchnorm(32)]
+    for kernel, repeats, filters_in, filters_out, expand, _ in EFFICIENTNET_B0_BLOCKS:
+        for index in range(repeats):
+            c_in = filters_in if index == 0 else filters_out
+            filters = c_in * expand
+            if expand != 1:
+                parts += [conv(c_in, filters, 1, bias=False), batchnorm(filters)]
+            squeezed = max(1, int(c_in * 0.25))
+            parts += [depthwise(filters, kernel, bias=False), batchnorm(filters),
+                      conv(filters, squeezed, 1), conv(squeezed, filters, 1),
+                      conv(filters, filters_out, 1, bias=False), batchnorm(filters_out)]
+    parts += [conv(320, 1280, 1, bias=False), batchnorm(1280), dense(1280, 1000)]
+    return total(parts)
+
+
+def highway_mnist(width: int = 50, layers: int = 3) -> Counts:
+    """A coupled Highway network (Srivastava et al. 2015) on flattened MNIST: a plain dense
+    layer to ``width``, then per highway layer a dense H and a dense gate T of ``width``."""
+    return total([dense(784, width), *[dense(width, width) for _ in range(2 * layers)], dense(width, 10)])
+
+
 # spec path (relative to the repository root) -> reference count.
 REFERENCE: dict[str, Counts] = {
     "specs/lenet.yaml": lenet5(),
@@ -294,6 +334,7 @@ REFERENCE: dict[str, Counts] = {
     "specs/resnet101.yaml": keras_resnet_v1((3, 4, 23, 3)),
     "specs/resnet152.yaml": keras_resnet_v1((3, 8, 36, 3)),
     "specs/tcn.yaml": tcn(),
+    "specs/efficientnet_b0.yaml": efficientnet_b0(),
     "examples/cifar10_convnet.yaml": cifar10_convnet(),
     "examples/cats_vs_dogs.yaml": cats_vs_dogs(),
     "examples/mnist_batchnorm.yaml": mnist_batchnorm(),
@@ -302,6 +343,7 @@ REFERENCE: dict[str, Counts] = {
     "examples/lenet_keras.yaml": lenet_keras(),
     "examples/causal_conv_toy.yaml": causal_conv_toy(),
     "examples/dilated_causal.yaml": dilated_causal(),
+    "examples/highway_mnist.yaml": highway_mnist(),
 }
 
 # Published figures, as printed by their source. torchvision publishes the
@@ -318,6 +360,7 @@ PUBLISHED: dict[str, tuple[str, int, int | None]] = {
     "specs/resnet50.yaml": ("keras.applications.ResNet50", 25_583_592, 53_120),
     "specs/resnet101.yaml": ("keras.applications.ResNet101", 44_601_832, 105_344),
     "specs/resnet152.yaml": ("keras.applications.ResNet152", 60_268_520, 151_424),
+    "specs/efficientnet_b0.yaml": ("keras.applications.EfficientNetB0 model.summary()", 5_288_548, 42_023),
     "examples/cifar10_convnet.yaml": ("seed 004 model.summary()", 4_210_090, 0),
     "examples/mnist_fcnn.yaml": ("seed 001 model.summary() (fcn_MNIST_keras)", 419_160, 1_100),
     "examples/mnist_cnn1.yaml": ("seed 001 model.summary() (cnn1)", 251_210, 0),

@@ -265,3 +265,29 @@ def test_train_adapts_normalization_to_the_training_split():
     np.testing.assert_allclose(np.asarray(norm.mean[...]), seen.reshape(-1, 2).mean(axis=0), rtol=1e-5)
     np.testing.assert_allclose(np.asarray(norm.variance[...]), seen.reshape(-1, 2).var(axis=0), rtol=1e-4)
     assert float(norm.count[...]) == 16 * 3
+
+
+# --- the Highway example ------------------------------------------------------------------------
+
+
+def test_highway_layer_computes_the_lecture_formula():
+    from conftest import ROOT
+
+    model = build(ROOT / "examples" / "highway_mnist.yaml")
+    for gate in ("t1", "t2", "t3"):
+        np.testing.assert_array_equal(np.asarray(layer_module(model, gate).bias[...]), np.full(50, -2.0))
+    x = RNG.uniform(size=(28, 28, 1))
+    values = {}
+
+    def dense(name, v, activation):
+        module = layer_module(model, name)
+        return activation(v @ np.asarray(module.kernel[...], np.float64) + np.asarray(module.bias[...]))
+
+    relu, sigmoid = (lambda v: np.maximum(v, 0)), (lambda v: 1 / (1 + np.exp(-v)))
+    values["x"] = dense("embed", x.reshape(-1), relu)
+    for index in (1, 2, 3):
+        h, t = dense(f"h{index}", values["x"], relu), dense(f"t{index}", values["x"], sigmoid)
+        values["x"] = h * t + values["x"] * (1 - t)  # y = H·T + x·(1 − T)
+    logits = dense("predictions", values["x"], lambda v: v)
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(run(model, x), expected, rtol=1e-4, atol=1e-6)
