@@ -101,6 +101,32 @@ class SeparableConvAttrs:
 
 
 @dataclass(frozen=True)
+class ConvTransposeAttrs:
+    """conv_transpose (Keras ConvTranspose, ``flax.nnx.ConvTranspose(transpose_kernel=True)``):
+    each input cell adds ``kernel`` times itself at ``stride`` spacing. Kernel ``F + (K, C_in)``.
+    Output length: valid ``W·S + max(F − S, 0)``; same ``W·S``; explicit (low, high)
+    ``(W − 1)·S + F − low − high`` (the full output cropped, as torch's padding)."""
+
+    filters: int
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    padding: Padding
+    use_bias: bool = True
+    activation: Activation | None = None
+    kernel_init: InitName = "glorot_uniform"
+    bias_init: InitName = "zeros"
+
+
+@dataclass(frozen=True)
+class UpsampleAttrs:
+    """upsample (Keras UpSampling): each spatial axis grows by its factor; ``nearest`` repeats
+    cells, ``bilinear`` interpolates linearly along every axis (half-pixel centres)."""
+
+    size: tuple[int, ...]
+    interpolation: Literal["nearest", "bilinear"] = "nearest"
+
+
+@dataclass(frozen=True)
 class PoolAttrs:
     """pool: max ignores padded cells; avg divides by the number of real cells (Keras)."""
 
@@ -249,7 +275,7 @@ Attrs = Union[
     GlobalPoolAttrs, DenseAttrs, FlattenAttrs, DropoutAttrs, BatchNormAttrs,
     LayerNormAttrs, LRNAttrs, ZeroPadAttrs, ActivationAttrs, AddAttrs,
     MultiplyAttrs, ConcatAttrs, ReshapeAttrs, SubtractAttrs, MaximumAttrs, MinimumAttrs, AverageAttrs,
-    RescalingAttrs, NormalizationAttrs,
+    RescalingAttrs, NormalizationAttrs, ConvTransposeAttrs, UpsampleAttrs,
 ]
 
 # The op names and their traits are the table in netspec.ops.

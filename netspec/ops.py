@@ -35,6 +35,7 @@ from netspec.ir import (
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
+    ConvTransposeAttrs,
     DenseAttrs,
     DepthwiseConvAttrs,
     DropoutAttrs,
@@ -52,6 +53,7 @@ from netspec.ir import (
     ReshapeAttrs,
     SeparableConvAttrs,
     SubtractAttrs,
+    UpsampleAttrs,
     ZeroPadAttrs,
 )
 
@@ -81,6 +83,8 @@ OPS: dict[str, Op] = {
                          fuses_activation=True),
     "separable_conv": Op(SeparableConvAttrs, _CONV, spatial=True, windowed=True, strided=True, weighted=True,
                          fuses_activation=True),
+    "conv_transpose": Op(ConvTransposeAttrs, _CONV, spatial=True, strided=True, weighted=True, fuses_activation=True),
+    "upsample": Op(UpsampleAttrs, _POOL, spatial=True),
     "pool": Op(PoolAttrs, _POOL, spatial=True, windowed=True, strided=True),
     "global_pool": Op(GlobalPoolAttrs, _POOL),
     "dense": Op(DenseAttrs, _DENSE, weighted=True, fuses_activation=True),

@@ -291,3 +291,90 @@ def test_highway_layer_computes_the_lecture_formula():
     logits = dense("predictions", values["x"], lambda v: v)
     expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
     np.testing.assert_allclose(run(model, x), expected, rtol=1e-4, atol=1e-6)
+
+
+# --- upsample and conv_transpose ---------------------------------------------------------------
+
+
+def reference_conv_transpose(x, kernel, bias, stride, crop=(0, 0)):
+    """Keras' / torch's transposed convolution, by scatter: input cell i adds kernel[k] @ x[i] at
+    output i·S + k; x (W, C_in), kernel (F, K, C_in); the full (W − 1)·S + F output is cropped."""
+    width, size = x.shape[0], kernel.shape[0]
+    out = np.zeros(((width - 1) * stride + size, kernel.shape[1]))
+    for i in range(width):
+        for k in range(size):
+            out[i * stride + k] += kernel[k] @ x[i]
+    return out[crop[0]:len(out) - crop[1]] + bias
+
+
+@pytest.mark.parametrize(("size", "stride", "padding", "crop"), [
+    (3, 2, "valid", (0, 0)), (4, 2, "[[1, 1]]", (1, 1)), (3, 1, "[[0, 2]]", (0, 2)), (3, 2, "same", (0, 1)),
+])
+def test_conv_transpose_scatters_like_keras(size, stride, padding, crop):
+    model = build(spec(f"  - conv_transpose: {{K: 3, F: {size}, S: {stride}, P: {padding}, name: up}}\n", "[5, 2]"))
+    x = RNG.normal(size=(5, 2))
+    up = layer_module(model, "up")
+    kernel, bias = np.asarray(up.kernel[...], np.float64), np.asarray(up.bias[...], np.float64)
+    assert kernel.shape == (size, 3, 2)  # Keras' layout: F + (K, C_in)
+    expected = reference_conv_transpose(x, kernel, bias, stride, crop)
+    np.testing.assert_allclose(run(model, x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_conv_transpose_static_facts():
+    text = spec("""\
+  - conv_transpose: {K: 8, F: 3, S: 2, P: same, activation: relu, name: same}
+  - conv_transpose: {K: 4, F: [2, 3], S: [2, 1], name: valid}
+  - conv_transpose: {K: 2, F: 4, S: 2, P: 1, bias: false, name: torch}
+""", "[7, 5, 3]")
+    analysis = check_text(text).analysis
+    assert analysis.layers["same"].output_shape == (14, 10, 8)
+    assert analysis.layers["valid"].output_shape == (28, 12, 4)  # 14·2 + max(2 − 2, 0); 10·1 + 2
+    assert analysis.layers["torch"].output_shape == (56, 24, 2)  # (W − 1)·2 + 4 − 2
+    assert analysis.layers["same"].trainable_params == 8 * 9 * 3 + 8
+    assert analysis.layers["same"].macs == 7 * 5 * 3 * 8 * 9
+    assert analysis.layers["torch"].trainable_params == 2 * 16 * 4
+    assert_static_equals_compiled(load(text))
+
+
+def test_conv_transpose_crop_is_bounded_by_the_kernel():
+    [problem] = errors(spec("  - conv_transpose: {K: 2, F: 3, S: 2, P: 3}\n", "[5, 5, 1]"))
+    assert problem.code == "bad-padding" and "at most 2" in problem.message
+
+
+def test_upsample_nearest_repeats_cells_per_axis():
+    model = build(spec("  - upsample: {size: [2, 3]}\n", "[3, 2, 2]"))
+    x = RNG.normal(size=(3, 2, 2))
+    np.testing.assert_allclose(run(model, x), np.repeat(np.repeat(x, 2, axis=0), 3, axis=1), rtol=1e-6)
+
+
+def reference_linear_upsample(x, factor):
+    """Linear interpolation along axis 0 with half-pixel centres, edges clamped."""
+    length = x.shape[0]
+    out = []
+    for i in range(length * factor):
+        source = min(max((i + 0.5) / factor - 0.5, 0.0), length - 1.0)
+        low = int(np.floor(source))
+        high = min(low + 1, length - 1)
+        out.append(x[low] * (1 - (source - low)) + x[high] * (source - low))
+    return np.array(out)
+
+
+def test_upsample_bilinear_interpolates_with_half_pixel_centres():
+    model = build(spec("  - upsample: {size: [2, 3], interpolation: bilinear}\n", "[4, 3, 1]"))
+    x = RNG.normal(size=(4, 3, 1))
+    rows = reference_linear_upsample(x, 2)
+    expected = reference_linear_upsample(rows.transpose(1, 0, 2), 3).transpose(1, 0, 2)
+    np.testing.assert_allclose(run(model, x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_decoder_is_expressible():
+    text = spec("""\
+  - conv: {K: 4, F: 3, S: 2, P: same, activation: relu, name: down}
+  - upsample: {size: 2, interpolation: bilinear, name: up}
+  - conv_transpose: {K: 2, F: 2, S: 2, name: up2}
+  - conv: {K: 1, F: 1, activation: sigmoid}
+""", "[8, 8, 3]")
+    analysis = check_text(text).analysis
+    assert analysis.layers["up"].output_shape == (8, 8, 4) and analysis.output.output_shape == (16, 16, 1)
+    assert analysis.layers["up2"].receptive_field == (5, 5)  # 3 + (ceil(2/2) - 1)·1, after down's 3 + bilinear 2
+    assert_static_equals_compiled(load(text))

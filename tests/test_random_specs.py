@@ -92,6 +92,30 @@ def add_conv(draw, net: Net):
 
 
 @st.composite
+def add_upsampling(draw, net: Net):
+    """upsample (nearest or bilinear, per-axis factors) or conv_transpose (valid, same or crops)."""
+    rank = len(net.sizes)
+    if max(net.sizes) > 24:
+        return
+    if draw(st.booleans()):
+        factors = draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank))
+        net.items.append({"upsample": {"size": factors, "interpolation": draw(st.sampled_from(["nearest", "bilinear"]))}})
+        net.sizes = [n * f for n, f in zip(net.sizes, factors)]
+        return
+    size, stride = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    pad = draw(st.sampled_from(["valid", "same", [[0, size - 1]] * rank]))
+    filters = draw(st.integers(1, 3))
+    net.items.append({"conv_transpose": {"K": filters, "F": size, "S": stride, "P": pad}})
+    if pad == "valid":
+        net.sizes = [n * stride + max(size - stride, 0) for n in net.sizes]
+    elif pad == "same":
+        net.sizes = [n * stride for n in net.sizes]
+    else:
+        net.sizes = [(n - 1) * stride + 1 for n in net.sizes]
+    net.channels = filters
+
+
+@st.composite
 def add_pool(draw, net: Net):
     size = draw(st.integers(1, 3))
     stride = draw(st.integers(1, 3))
@@ -224,7 +248,7 @@ def spec_texts(draw) -> str:
     sizes = [draw(st.integers(6, 16))] if one_d else [draw(st.integers(5, 12)) for _ in range(2)]
     net = Net(sizes, draw(st.integers(1, 3)))
     adders = [add_conv, add_conv, add_pool, add_simple, add_residual, add_inception, add_repeat, add_template,
-              add_fork, add_gate]
+              add_fork, add_gate, add_upsampling]
     if one_d:
         adders.append(add_causal)
     for _ in range(draw(st.integers(1, 6))):

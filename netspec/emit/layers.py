@@ -30,6 +30,7 @@ from netspec.ir import (
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
+    ConvTransposeAttrs,
     DenseAttrs,
     DepthwiseConvAttrs,
     DropoutAttrs,
@@ -43,6 +44,7 @@ from netspec.ir import (
     RescalingAttrs,
     ReshapeAttrs,
     SeparableConvAttrs,
+    UpsampleAttrs,
     ZeroPadAttrs,
 )
 
@@ -328,6 +330,39 @@ def emit_separable_conv(node: Node, inputs: list[Shape]) -> LayerCode:
                      frozenset({"SeparableConv"}) | activation_helpers(attrs.activation))
 
 
+def emit_conv_transpose(node: Node, inputs: list[Shape]) -> LayerCode:
+    """``nnx.ConvTranspose(transpose_kernel=True)``: Keras' kernel layout ``F + (K, C_in)`` and its
+    scatter semantics; explicit (low, high) crops become lax pads ``F - 1 - low``, ``F - 1 - high``."""
+    attrs = cast(ConvTransposeAttrs, node.attrs)
+    strides, stride_slots = strides_source(attrs.strides)
+    if isinstance(attrs.padding, str):
+        padding = f'"{attrs.padding.upper()}"'
+    else:
+        padding = repr(tuple((size - 1 - low, size - 1 - high) for size, (low, high) in zip(attrs.kernel, attrs.padding)))
+    text = (f"nnx.ConvTranspose({{in_features}}, {{features}}, kernel_size={attrs.kernel!r}, strides={strides}, "
+            f"padding={padding}, transpose_kernel=True")
+    if not attrs.use_bias:
+        text += ", use_bias=False"
+    init_text, used = init_arguments(node, attrs.kernel_init, attrs.bias_init, attrs.use_bias)
+    slots = {"in_features": channels(inputs[0]), "features": attrs.filters, **stride_slots}
+    return LayerCode(activation_call(attrs.activation, "{layer}({0})"), text + init_text + ", rngs=rngs)",
+                     slots, used, activation_helpers(attrs.activation))
+
+
+def emit_upsample(node: Node, inputs: list[Shape]) -> LayerCode:
+    """nearest: ``jnp.repeat`` along each axis; bilinear: ``jax.image.resize(method="linear")``
+    (half-pixel centres, like Keras' UpSampling with interpolation="bilinear")."""
+    attrs = cast(UpsampleAttrs, node.attrs)
+    if attrs.interpolation == "nearest":
+        text = "{0}"
+        for axis, factor in enumerate(attrs.size, start=1):
+            if factor != 1:
+                text = f"jnp.repeat({text}, {factor}, axis={axis})"
+        return LayerCode(text)
+    target = tuple(length * factor for length, factor in zip(inputs[0][:-1], attrs.size)) + (inputs[0][-1],)
+    return LayerCode(f"jax.image.resize({{0}}, ({{0}}.shape[0], {', '.join(map(str, target))}), method=\"linear\")")
+
+
 def emit_dense(node: Node, inputs: list[Shape]) -> LayerCode:
     """``nnx.Linear`` on the last axis, like Keras Dense."""
     attrs = cast(DenseAttrs, node.attrs)
@@ -474,6 +509,8 @@ EMIT_RULES: dict[str, Callable[[Node, list[Shape]], LayerCode]] = {
     "conv": emit_conv,
     "depthwise_conv": emit_depthwise_conv,
     "separable_conv": emit_separable_conv,
+    "conv_transpose": emit_conv_transpose,
+    "upsample": emit_upsample,
     "pool": emit_pool,
     "global_pool": emit_global_pool,
     "dense": emit_dense,

@@ -33,6 +33,7 @@ from netspec.ir import (
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
+    ConvTransposeAttrs,
     DenseAttrs,
     DepthwiseConvAttrs,
     Graph,
@@ -41,6 +42,7 @@ from netspec.ir import (
     NormalizationAttrs,
     PoolAttrs,
     SeparableConvAttrs,
+    UpsampleAttrs,
 )
 from netspec.ops import OPS
 
@@ -130,6 +132,36 @@ def _depthwise_shape(attrs: DepthwiseConvAttrs, shapes_in: Sequence[Shape]) -> S
 
 def _separable_shape(attrs: SeparableConvAttrs, shapes_in: Sequence[Shape]) -> Shape:
     return shapes.window_output(attrs, _single(shapes_in)) + (attrs.filters,)
+
+
+def _spatial_of(attrs_axes: Sequence[int], shape: Shape, what: str) -> Shape:
+    spatial = shape[:-1]
+    if len(spatial) != len(attrs_axes):
+        raise ShapeError(f"has {what} for {len(attrs_axes)} spatial axes but its input {shape} has {len(spatial)}",
+                         f"give one number, or {len(spatial)} (one per spatial axis)", code="rank-mismatch")
+    return spatial
+
+
+def _conv_transpose_shape(attrs: ConvTransposeAttrs, shapes_in: Sequence[Shape]) -> Shape:
+    shape = _single(shapes_in)
+    spatial = _spatial_of(attrs.kernel, shape, "a kernel")
+    pads = attrs.padding if isinstance(attrs.padding, tuple) else ((0, 0),) * len(spatial)
+    for size, (low, high) in zip(attrs.kernel, pads):
+        if low > size - 1 or high > size - 1:
+            raise ShapeError(f"crops {(low, high)} cells but its kernel F={size} allows at most {size - 1} a side",
+                             "use P: same, or crop at most F - 1 cells on each side", code="bad-padding")
+    out = tuple(shapes.transposed_output_length(length, size, stride,
+                                                attrs.padding if isinstance(attrs.padding, str) else pad)
+                for length, size, stride, pad in zip(spatial, attrs.kernel, attrs.strides, pads))
+    if any(length < 1 for length in out):
+        raise ShapeError(f"gives an empty output {out}", code="empty-output")
+    return out + (attrs.filters,)
+
+
+def _upsample_shape(attrs: UpsampleAttrs, shapes_in: Sequence[Shape]) -> Shape:
+    shape = _single(shapes_in)
+    spatial = _spatial_of(attrs.size, shape, "factors")
+    return tuple(length * factor for length, factor in zip(spatial, attrs.size)) + (shape[-1],)
 
 
 def _pool_shape(attrs: PoolAttrs, shapes_in: Sequence[Shape]) -> Shape:
@@ -257,6 +289,10 @@ def _separable_params(attrs: SeparableConvAttrs, shapes_in, out) -> tuple[int, i
     return prod(attrs.kernel) * channels + channels * attrs.filters + attrs.filters * attrs.use_bias, 0
 
 
+def _conv_transpose_params(attrs: ConvTransposeAttrs, shapes_in, out) -> tuple[int, int]:
+    return attrs.filters * prod(attrs.kernel) * shapes_in[0][-1] + attrs.filters * attrs.use_bias, 0
+
+
 def _dense_params(attrs: DenseAttrs, shapes_in, out) -> tuple[int, int]:
     return shapes_in[0][-1] * attrs.units + attrs.units * attrs.use_bias, 0
 
@@ -303,6 +339,11 @@ def _separable_macs(attrs: SeparableConvAttrs, shapes_in, out) -> int:
     return prod(out[:-1]) * channels * (prod(attrs.kernel) + attrs.filters)
 
 
+def _conv_transpose_macs(attrs: ConvTransposeAttrs, shapes_in, out) -> int:
+    """Every input cell scatters into F cells of K filters."""
+    return prod(shapes_in[0][:-1]) * shapes_in[0][-1] * attrs.filters * prod(attrs.kernel)
+
+
 def _dense_macs(attrs: DenseAttrs, shapes_in, out) -> int:
     return prod(out[:-1]) * shapes_in[0][-1] * attrs.units
 
@@ -341,6 +382,22 @@ def _reshape_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
     return _whole_field(attrs, shapes_in, fields)
 
 
+def _upsampling_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
+    """Upsampling by S: an output cell depends on ceil(F / S) input cells along an axis
+    (conv_transpose), 2 (bilinear) or 1 (nearest); the jump shrinks by S, rounded down to at
+    least 1 cell — the fields that follow are then lower bounds."""
+    (field, jump), = fields
+    factors = attrs.strides if isinstance(attrs, ConvTransposeAttrs) else attrs.size
+    if len(field) != len(factors):
+        return field, jump
+    if isinstance(attrs, ConvTransposeAttrs):
+        taps = [-(-size // stride) for size, stride in zip(attrs.kernel, attrs.strides)]
+    else:
+        taps = [2 if attrs.interpolation == "bilinear" and factor > 1 else 1 for factor in factors]
+    return (tuple(f + (t - 1) * j for f, t, j in zip(field, taps, jump)),
+            tuple(max(1, j // s) for j, s in zip(jump, factors)))
+
+
 def _whole_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
     (field, jump), = fields
     spatial = shapes_in[0][:-1]
@@ -364,6 +421,8 @@ RULES: dict[str, Rule] = {
     "conv": Rule(_conv_shape, _conv_params, _conv_macs, _window_field),
     "depthwise_conv": Rule(_depthwise_shape, _depthwise_params, _depthwise_macs, _window_field),
     "separable_conv": Rule(_separable_shape, _separable_params, _separable_macs, _window_field),
+    "conv_transpose": Rule(_conv_transpose_shape, _conv_transpose_params, _conv_transpose_macs, _upsampling_field),
+    "upsample": Rule(_upsample_shape, field=_upsampling_field),
     "pool": Rule(_pool_shape, field=_window_field),
     "global_pool": Rule(_global_pool_shape, field=_whole_field),
     "dense": Rule(_dense_shape, _dense_params, _dense_macs),

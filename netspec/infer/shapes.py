@@ -197,6 +197,26 @@ def format_extent(sizes: Sequence[int]) -> str:
     return "×".join(str(s) for s in sizes)
 
 
+def transposed_output_length(length: int, size: int, stride: int, padding: str | Pads) -> int:
+    """Output length of a transposed convolution, as ``lax.conv_transpose`` (and Keras) compute it:
+    valid ``W·S + max(F − S, 0)``; same ``W·S``; explicit (low, high) crops the full
+    ``(W − 1)·S + F`` by low and high cells.
+
+    >>> transposed_output_length(7, 3, 2, "valid"), transposed_output_length(7, 3, 2, "same")
+    (15, 14)
+    >>> transposed_output_length(7, 4, 2, (1, 1))   # torch's ConvTranspose2d(k=4, s=2, p=1): doubles
+    14
+    >>> transposed_output_length(7, 1, 3, "valid")  # F < S: gaps, W·S
+    21
+    """
+    if padding == "valid":
+        return length * stride + max(size - stride, 0)
+    if padding == "same":
+        return length * stride
+    low, high = padding
+    return (length - 1) * stride + size - low - high
+
+
 def broadcast(first: Shape, second: Shape) -> Shape | None:
     """The NumPy broadcast of two shapes (batch excluded), or None when they do not broadcast.
 

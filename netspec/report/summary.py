@@ -91,6 +91,11 @@ def type_label(node: Node) -> str:
         multiplier = f" ×{a.depth_multiplier}" if a.depth_multiplier != 1 else ""
         window = _window_label(a.kernel, a.strides, a.padding, a.dilation)
         return f"depthwise {window}{multiplier}{_activation_label(a.activation)}"
+    if node.op == "conv_transpose":
+        window = _window_label(a.kernel, a.strides, a.padding)
+        return f"conv_transpose {window.replace(' ', f' K={a.filters} ', 1)}{_activation_label(a.activation)}"
+    if node.op == "upsample":
+        return f"upsample ×{'×'.join(map(str, a.size))} {a.interpolation}"
     if node.op == "pool":
         return f"{a.mode}pool {_window_label(a.window, a.strides, a.padding)}"
     if node.op == "global_pool":

@@ -27,6 +27,7 @@ from netspec.ir import (
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
+    ConvTransposeAttrs,
     DenseAttrs,
     DepthwiseConvAttrs,
     DropoutAttrs,
@@ -43,6 +44,7 @@ from netspec.ir import (
     ReshapeAttrs,
     SeparableConvAttrs,
     SubtractAttrs,
+    UpsampleAttrs,
     ZeroPadAttrs,
 )
 from netspec.spec import expr
@@ -206,6 +208,21 @@ def _depthwise_or_separable(args: Any, spatial: int, values: Values, path: Path,
         **_init(args, network_init))
 
 
+def _conv_transpose(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    kernel = values.per_axis(args.F, 1, spatial, path + ("F",))
+    return "conv_transpose", ConvTransposeAttrs(
+        filters=values.integer(args.K, path + ("K",)), kernel=kernel,
+        strides=values.per_axis(args.S, 1, spatial, path + ("S",)),
+        padding=values.padding(args.P, spatial, path + ("P",), causal=False),
+        **_given(use_bias=args.bias, activation=values.activation(args.activation)),
+        **_init(args, network_init))
+
+
+def _upsample(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    return "upsample", UpsampleAttrs(values.per_axis(args.size, 1, spatial, path + ("size",)),
+                                     **_given(interpolation=args.interpolation))
+
+
 def _pool(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     window = _window(args, spatial, values, path, causal=False)
     return "pool", PoolAttrs(mode=args.mode or "max", window=window["kernel"], strides=window["strides"],
@@ -253,6 +270,8 @@ LOWERING: dict[str, Lowering] = {
     "conv": _conv,
     "depthwise_conv": _depthwise_or_separable,
     "separable_conv": _depthwise_or_separable,
+    "conv_transpose": _conv_transpose,
+    "upsample": _upsample,
     "pool": _pool,
     "zero_pad": _zero_pad,
     "dense": _dense,
@@ -299,7 +318,7 @@ def primitive(kind: str, args: LayerArgs, spatial: int, values: Values, path: Pa
 def auto_base(kind: str, args: Any, spatial: int) -> str:
     """The stem of an automatic name: ``conv2d``, ``max_pool2d``, ``dense``, ``relu``..."""
     suffix = f"{spatial}d" if 1 <= spatial <= 3 else ""
-    if kind in ("conv", "depthwise_conv", "separable_conv", "zero_pad"):
+    if kind in ("conv", "depthwise_conv", "separable_conv", "zero_pad", "conv_transpose", "upsample"):
         return kind + suffix
     if kind == "pool":
         return f"{args.mode or 'max'}_pool{suffix}"

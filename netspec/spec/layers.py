@@ -26,6 +26,7 @@ from netspec.spec.values import (
     DEFAULT_ALPHA,
     ActivationValue,
     AllowedWarnings,
+    ExplicitOrMode,
     ExplicitPadding,
     Flag,
     Fraction,
@@ -157,6 +158,35 @@ class SeparableConvArgs(LayerArgs):
     bias: Flag | None = Field(None, description="add a bias (default true)")
     activation: ActivationValue | None = None
     init: InitValue | None = None
+
+
+class ConvTransposeArgs(LayerArgs):
+    """Transposed convolution (Keras ConvTranspose): upsamples by ``S`` with a learned kernel."""
+
+    KIND = "conv_transpose"
+    EXAMPLE = "{K: 64, F: 3, S: 2, P: same}"
+    ALIASES = {key: value for key, value in CONV_ALIASES.items() if value != "D"}
+
+    K: Size = Field(description="number of filters (output depth); alias filters")
+    F: PerAxis = Field(description="kernel size: an integer or one per spatial axis")
+    S: PerAxis | None = Field(None, description="stride: the upsampling factor (default 1)")
+    P: ExplicitOrMode | None = Field(None, description="valid (default: W·S + max(F − S, 0)), same (W·S), or "
+                                                       "[low, high] cells cropped from the full (W − 1)·S + F")
+    bias: Flag | None = Field(None, description="add a bias (default true)")
+    activation: ActivationValue | None = None
+    init: InitValue | None = None
+
+
+class UpsampleArgs(LayerArgs):
+    """Upsampling by an integer factor per spatial axis (Keras UpSampling; ``upsample: 2``)."""
+
+    KIND = "upsample"
+    EXAMPLE = "{size: 2, interpolation: bilinear}"
+    SHORTHAND = "size"
+
+    size: PerAxis = Field(description="factor: an integer or one per spatial axis")
+    interpolation: choice_type("nearest", "bilinear") | None = Field(  # type: ignore[valid-type]
+        None, description="nearest (default: repeat each cell) or bilinear (linear along every axis)")
 
 
 class PoolArgs(LayerArgs):
@@ -377,7 +407,7 @@ ACTIVATION_LAYERS = tuple(kind for kind in ACTIVATIONS if kind != "linear")
 # kind -> args model, for every primitive layer kind an item may name.
 LAYER_ARGS: dict[str, type[LayerArgs]] = {
     model.KIND: model for model in (
-        ConvArgs, DepthwiseConvArgs, SeparableConvArgs, PoolArgs, GlobalPoolArgs, DenseArgs, FlattenArgs,
+        ConvArgs, DepthwiseConvArgs, SeparableConvArgs, ConvTransposeArgs, UpsampleArgs, PoolArgs, GlobalPoolArgs, DenseArgs, FlattenArgs,
         ReshapeArgs, DropoutArgs, BatchNormArgs, LayerNormArgs, LRNArgs, RescalingArgs, NormalizationArgs, ZeroPadArgs, ConcatArgs, ActivationArgs)
 }
 MERGES = ("add", "multiply", "subtract", "maximum", "minimum", "average")

@@ -245,7 +245,8 @@ def _pad_entry(value: Any):
 
 
 def _padding(words: tuple[str, ...]):
-    meaning = _PADDING_MEANING if words else "an integer, a per-axis list or a list of [low, high] pairs"
+    explicit = "an integer, a per-axis list or a list of [low, high] pairs"
+    meaning = ", ".join(words) + ", " + explicit if words else explicit
 
     def check(value: Any):
         if isinstance(value, str):
@@ -272,6 +273,8 @@ Padding = Annotated[Any, PlainValidator(_padding(_PADDING_WORDS)), WithJsonSchem
     {"anyOf": [{"enum": list(_PADDING_WORDS)}, _AMOUNT_SCHEMA, _PAD_LIST_SCHEMA]})]
 ExplicitPadding = Annotated[Any, PlainValidator(_padding(())), WithJsonSchema(
     {"anyOf": [_AMOUNT_SCHEMA, _PAD_LIST_SCHEMA]})]
+ExplicitOrMode = Annotated[Any, PlainValidator(_padding(("valid", "same"))), WithJsonSchema(
+    {"anyOf": [{"enum": ["valid", "same"]}, _AMOUNT_SCHEMA, _PAD_LIST_SCHEMA]})]
 
 
 # --- numbers, flags, choices -------------------------------------------------------------------
