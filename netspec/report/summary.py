@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from netspec.diagnostics import Diagnostic, NetspecError
 from netspec.infer.facts import Analysis
 from netspec.infer.shapes import format_extent
-from netspec.ir import Node
+from netspec.ir import Node, UpsampleAttrs
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -94,8 +94,8 @@ def type_label(node: Node) -> str:
     if node.op == "conv_transpose":
         window = _window_label(a.kernel, a.strides, a.padding)
         return f"conv_transpose {window.replace(' ', f' K={a.filters} ', 1)}{_activation_label(a.activation)}"
-    if node.op == "upsample":
-        return f"upsample ×{'×'.join(map(str, a.size))} {a.interpolation}"
+    if isinstance(a, UpsampleAttrs):
+        return f"upsample ×{format_extent(a.size)} {a.interpolation}"
     if node.op == "pool":
         return f"{a.mode}pool {_window_label(a.window, a.strides, a.padding)}"
     if node.op == "global_pool":

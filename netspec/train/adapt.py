@@ -35,7 +35,8 @@ def channel_statistics(batches) -> tuple[np.ndarray, np.ndarray, int]:
     >>> mean.tolist(), variance.tolist(), count
     ([3.0, 11.0], [2.6666666666666665, 2.0], 3)
     """
-    shift = total = squares = None
+    shift: np.ndarray | None = None
+    total = squares = np.zeros(0)
     count = 0
     for values in batches:
         values = np.asarray(values, np.float64).reshape(-1, np.shape(values)[-1])
@@ -43,8 +44,8 @@ def channel_statistics(batches) -> tuple[np.ndarray, np.ndarray, int]:
             shift = values.mean(axis=0)
             total, squares = np.zeros_like(shift), np.zeros_like(shift)
         centred = values - shift
-        total += centred.sum(axis=0)
-        squares += (centred ** 2).sum(axis=0)
+        total = total + centred.sum(axis=0)
+        squares = squares + (centred ** 2).sum(axis=0)
         count += len(values)
     if shift is None or count == 0:
         raise ValueError("no data to adapt to")
@@ -75,7 +76,7 @@ def adapt_normalization(session, x: np.ndarray) -> Any | None:
                 yield inputs_of(model, normalize(xb) if normalize is not None else xb)
 
         mean, variance, count = channel_statistics(batches())
-        module = layer_module(model, node.name)
+        module: Any = layer_module(model, node.name)  # the emitted Normalization
         module.mean[...] = jnp.asarray(mean, jnp.float32)
         module.variance[...] = jnp.asarray(variance, jnp.float32)
         module.count[...] = jnp.asarray(count, jnp.float32)
