@@ -378,3 +378,32 @@ def test_a_decoder_is_expressible():
     assert analysis.layers["up"].output_shape == (8, 8, 4) and analysis.output.output_shape == (16, 16, 1)
     assert analysis.layers["up2"].receptive_field == (5, 5)  # 3 + (ceil(2/2) - 1)·1, after down's 3 + bilinear 2
     assert_static_equals_compiled(load(text))
+
+
+# --- summary labels and the diagram -------------------------------------------------------------
+
+
+def test_new_layers_have_summary_labels_and_diagram_boxes():
+    from netspec.diagram import to_dot
+    from netspec.report.summary import type_label
+
+    text = spec("""\
+  - rescaling: {scale: 0.5, offset: 1, name: a}
+  - normalization: {name: b}
+  - conv_transpose: {K: 2, F: 3, S: 2, P: same, name: c}
+  - upsample: {size: [2, 1], interpolation: bilinear, name: d}
+  - global_pool: {keepdims: true, name: e}
+  - reshape: {shape: [-1], name: f}
+  - subtract: {from: [d, e], name: g}
+""", "[4, 4, 3]")
+    checked = check_text(text)
+    labels = {node.name: type_label(node) for node in checked.graph.nodes}
+    assert labels["a"] == "rescaling ×0.5 +1"
+    assert labels["b"] == "normalization (adapted)"
+    assert labels["c"] == "conv_transpose 3×3/2 K=2 same"
+    assert labels["d"] == "upsample ×2×1 bilinear"
+    assert labels["e"] == "global avgpool keepdims"
+    assert labels["f"] == "reshape [-1]"
+    assert labels["g"] == "subtract"
+    dot = to_dot(checked.graph, checked.analysis)
+    assert all(label in dot for label in labels.values() if label != "input")
