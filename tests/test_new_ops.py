@@ -407,3 +407,15 @@ def test_new_layers_have_summary_labels_and_diagram_boxes():
     assert labels["g"] == "subtract"
     dot = to_dot(checked.graph, checked.analysis)
     assert all(label in dot for label in labels.values() if label != "input")
+
+
+def test_json_schema_describes_the_new_layers():
+    import json
+
+    from netspec.spec.network import spec_json_schema
+
+    text = json.dumps(spec_json_schema())
+    for word in ("conv_transpose", "upsample", "rescaling", "normalization", "reshape", "subtract", "maximum",
+                 "minimum", "average", "keepdims", "relu6", "hard_swish", "mish", "max_value", "negative_slope",
+                 "threshold", "constant", "bilinear"):
+        assert f'"{word}"' in text, word
