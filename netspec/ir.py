@@ -26,18 +26,24 @@ from netspec.diagnostics import Span
 
 Padding = Union[Literal["valid", "same", "causal"], tuple[tuple[int, int], ...]]
 ActivationName = Literal[
-    "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear"
+    "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear",
+    "relu6", "hard_sigmoid", "hard_swish", "softplus", "softsign", "selu", "exponential", "mish",
 ]
 DEFAULT_ALPHA = {"leaky_relu": 0.3, "elu": 1.0}  # Keras' LeakyReLU and ELU slopes, when none is given
-InitName = str  # "glorot_uniform", "he_normal", "zeros", ... (see emit for the table)
+InitName = str  # "glorot_uniform", "he_normal", "zeros", "constant(-2.0)", ... (see emit for the table)
 
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation function; ``alpha`` only for leaky_relu and elu."""
+    """An activation function with Keras 3's name and formula. ``alpha`` only for leaky_relu
+    and elu; ``max_value``, ``negative_slope`` and ``threshold`` only for relu (Keras' ReLU:
+    ``x`` above the threshold, capped at max_value, ``negative_slope * (x - threshold)`` below)."""
 
     name: ActivationName
     alpha: float | None = None
+    max_value: float | None = None
+    negative_slope: float | None = None
+    threshold: float | None = None
 
 
 # --- attrs of each primitive op -------------------------------------------
@@ -96,6 +102,32 @@ class SeparableConvAttrs:
 
 
 @dataclass(frozen=True)
+class ConvTransposeAttrs:
+    """conv_transpose (Keras ConvTranspose, ``flax.nnx.ConvTranspose(transpose_kernel=True)``):
+    each input cell adds ``kernel`` times itself at ``stride`` spacing. Kernel ``F + (K, C_in)``.
+    Output length: valid ``W·S + max(F − S, 0)``; same ``W·S``; explicit (low, high)
+    ``(W − 1)·S + F − low − high`` (the full output cropped, as torch's padding)."""
+
+    filters: int
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    padding: Padding
+    use_bias: bool = True
+    activation: Activation | None = None
+    kernel_init: InitName = "glorot_uniform"
+    bias_init: InitName = "zeros"
+
+
+@dataclass(frozen=True)
+class UpsampleAttrs:
+    """upsample (Keras UpSampling): each spatial axis grows by its factor; ``nearest`` repeats
+    cells, ``bilinear`` interpolates linearly along every axis (half-pixel centres)."""
+
+    size: tuple[int, ...]
+    interpolation: Literal["nearest", "bilinear"] = "nearest"
+
+
+@dataclass(frozen=True)
 class PoolAttrs:
     """pool: max ignores padded cells; avg divides by the number of real cells (Keras)."""
 
@@ -107,7 +139,10 @@ class PoolAttrs:
 
 @dataclass(frozen=True)
 class GlobalPoolAttrs:
+    """global_pool; ``keepdims`` keeps every spatial axis as size 1 (``(1, 1, C)``), as Keras does."""
+
     mode: Literal["avg", "max"] = "avg"
+    keepdims: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +159,13 @@ class DenseAttrs:
 @dataclass(frozen=True)
 class FlattenAttrs:
     pass
+
+
+@dataclass(frozen=True)
+class ReshapeAttrs:
+    """reshape to ``shape`` (batch excluded); at most one entry is -1, inferred from the size."""
+
+    shape: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -146,6 +188,27 @@ class LayerNormAttrs:
     epsilon: float = 1e-6
     center: bool = True
     scale: bool = True
+
+
+@dataclass(frozen=True)
+class RescalingAttrs:
+    """Keras' Rescaling: ``x * scale + offset`` (no parameters)."""
+
+    scale: float
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class NormalizationAttrs:
+    """Keras' Normalization over the last axis: ``(x - mean) / max(sqrt(variance), 1e-7)``.
+
+    ``mean`` and ``variance`` hold one value per channel, or one for all; None means
+    adapted: ``netspec train`` computes them from the training split before the first step.
+    Mean, variance and a count are state, not trained (2C + 1 values, as Keras counts them).
+    """
+
+    mean: tuple[float, ...] | None = None
+    variance: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +244,26 @@ class MultiplyAttrs:
 
 
 @dataclass(frozen=True)
+class SubtractAttrs:
+    """The first input minus the second (Keras' Subtract takes exactly two)."""
+
+
+@dataclass(frozen=True)
+class MaximumAttrs:
+    pass
+
+
+@dataclass(frozen=True)
+class MinimumAttrs:
+    pass
+
+
+@dataclass(frozen=True)
+class AverageAttrs:
+    pass
+
+
+@dataclass(frozen=True)
 class ConcatAttrs:
     """Depth concatenation (last axis). ``pad="zero"`` zero-pads smaller maps
     to the largest spatial size (GoogLeNet's DepthConcat), split low/high like SAME."""
@@ -192,7 +275,8 @@ Attrs = Union[
     InputAttrs, ConvAttrs, DepthwiseConvAttrs, SeparableConvAttrs, PoolAttrs,
     GlobalPoolAttrs, DenseAttrs, FlattenAttrs, DropoutAttrs, BatchNormAttrs,
     LayerNormAttrs, LRNAttrs, ZeroPadAttrs, ActivationAttrs, AddAttrs,
-    MultiplyAttrs, ConcatAttrs,
+    MultiplyAttrs, ConcatAttrs, ReshapeAttrs, SubtractAttrs, MaximumAttrs, MinimumAttrs, AverageAttrs,
+    RescalingAttrs, NormalizationAttrs, ConvTransposeAttrs, UpsampleAttrs,
 ]
 
 # The op names and their traits are the table in netspec.ops.

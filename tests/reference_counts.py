@@ -230,9 +230,9 @@ def separable(c_in: int, filters: int, kernel: int = 3) -> Counts:
     return Counts(kernel * kernel * c_in + c_in * filters)
 
 
-def depthwise(channels: int, kernel: int = 3) -> Counts:
-    """Keras DepthwiseConv2D without bias, depth multiplier 1."""
-    return Counts(kernel * kernel * channels)
+def depthwise(channels: int, kernel: int = 3, *, bias: bool = False) -> Counts:
+    """Keras DepthwiseConv2D, depth multiplier 1: one ``kernel x kernel`` filter per channel."""
+    return Counts(kernel * kernel * channels + (channels if bias else 0))
 
 
 def keras_inception_v3() -> Counts:
@@ -416,6 +416,41 @@ def wavenet_gated(channels: int = 32, classes: int = 256) -> Counts:
     return total(parts)
 
 
+EFFICIENTNET_B0_BLOCKS = (  # Keras' DEFAULT_BLOCKS_ARGS: kernel, repeats, filters in, out, expand ratio, stride
+    (3, 1, 32, 16, 1, 1), (3, 2, 16, 24, 6, 2), (5, 2, 24, 40, 6, 2), (3, 3, 40, 80, 6, 2),
+    (5, 3, 80, 112, 6, 1), (5, 4, 112, 192, 6, 2), (3, 1, 192, 320, 6, 1),
+)
+
+
+def keras_normalization(channels: int) -> Counts:
+    """Keras' Normalization: mean and variance per channel and a count, none trainable."""
+    return Counts(0, 2 * channels + 1)
+
+
+def efficientnet_b0() -> Counts:
+    """keras.applications.EfficientNetB0: preprocessing, stem, 16 MBConv blocks with
+    squeeze-and-excitation (se_ratio 0.25 of the block's input filters), top conv, classifier."""
+    parts = [keras_normalization(3), conv(3, 32, 3, bias=False), batchnorm(32)]
+    for kernel, repeats, filters_in, filters_out, expand, _ in EFFICIENTNET_B0_BLOCKS:
+        for index in range(repeats):
+            c_in = filters_in if index == 0 else filters_out
+            filters = c_in * expand
+            if expand != 1:
+                parts += [conv(c_in, filters, 1, bias=False), batchnorm(filters)]
+            squeezed = max(1, int(c_in * 0.25))
+            parts += [depthwise(filters, kernel, bias=False), batchnorm(filters),
+                      conv(filters, squeezed, 1), conv(squeezed, filters, 1),
+                      conv(filters, filters_out, 1, bias=False), batchnorm(filters_out)]
+    parts += [conv(320, 1280, 1, bias=False), batchnorm(1280), dense(1280, 1000)]
+    return total(parts)
+
+
+def highway_mnist(width: int = 50, layers: int = 3) -> Counts:
+    """A coupled Highway network (Srivastava et al. 2015) on flattened MNIST: a plain dense
+    layer to ``width``, then per highway layer a dense H and a dense gate T of ``width``."""
+    return total([dense(784, width), *[dense(width, width) for _ in range(2 * layers)], dense(width, 10)])
+
+
 # spec path (relative to the repository root) -> reference count.
 REFERENCE: dict[str, Counts] = {
     "specs/lenet.yaml": lenet5(),
@@ -434,6 +469,7 @@ REFERENCE: dict[str, Counts] = {
     "specs/densenet121.yaml": keras_densenet((6, 12, 24, 16)),
     "specs/mobilenet.yaml": keras_mobilenet(),
     "specs/mobilenet_v2.yaml": keras_mobilenet_v2(),
+    "specs/efficientnet_b0.yaml": efficientnet_b0(),
     "examples/cifar10_convnet.yaml": cifar10_convnet(),
     "examples/cats_vs_dogs.yaml": cats_vs_dogs(),
     "examples/mnist_batchnorm.yaml": mnist_batchnorm(),
@@ -443,6 +479,7 @@ REFERENCE: dict[str, Counts] = {
     "examples/causal_conv_toy.yaml": causal_conv_toy(),
     "examples/dilated_causal.yaml": dilated_causal(),
     "examples/wavenet_gated.yaml": wavenet_gated(),
+    "examples/highway_mnist.yaml": highway_mnist(),
 }
 
 # Published figures, as printed by their source. torchvision publishes the
@@ -464,6 +501,7 @@ PUBLISHED: dict[str, tuple[str, int, int | None]] = {
     "specs/densenet121.yaml": ("keras.applications.DenseNet121", 7_978_856, 83_648),
     "specs/mobilenet.yaml": ("keras.applications.MobileNet", 4_231_976, 21_888),
     "specs/mobilenet_v2.yaml": ("keras.applications.MobileNetV2", 3_504_872, 34_112),
+    "specs/efficientnet_b0.yaml": ("keras.applications.EfficientNetB0 model.summary()", 5_288_548, 42_023),
     "examples/cifar10_convnet.yaml": ("seed 004 model.summary()", 4_210_090, 0),
     "examples/mnist_fcnn.yaml": ("seed 001 model.summary() (fcn_MNIST_keras)", 419_160, 1_100),
     "examples/mnist_cnn1.yaml": ("seed 001 model.summary() (cnn1)", 251_210, 0),

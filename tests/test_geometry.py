@@ -56,7 +56,7 @@ def test_googles_table_is_reproduced(spec):
 def test_resnet_padding_difference_is_the_stem_pool(spec):
     """With TF-slim's stem pool (SAME, no explicit pad) netspec gives Google's padding exactly."""
     text = (ROOT / "specs" / f"{spec}.yaml").read_text()
-    keras_stem = "  - zero_pad: {P: 1, name: pool1_pad}\n  - pool: {F: 3, S: 2, name: pool1_pool, allow: unseen-input}\n"
+    keras_stem = "  - zero_pad: {P: 1, name: pool1_pad}\n  - pool: {F: 3, S: 2, name: pool1_pool}\n"
     assert keras_stem in text
     slim = text.replace(keras_stem, "  - pool: {F: 3, S: 2, P: same, name: pool1_pool}\n")
     checked = check_text(slim, f"{spec}-slim.yaml")
@@ -92,6 +92,20 @@ def test_aligned_branches_do_not_warn():
                  "        - [conv: {K: 4, F: 3, P: same}]\n        - [conv: {K: 4, F: 5, P: same}]\n")
     checked = check_text(text, "t.yaml")
     assert checked.ok and not checked.diagnostics
+
+
+def test_causal_residual_adds_are_aligned_at_the_present_step():
+    """WaveNet adds a dilated causal conv's output to its input: both end at the output's own
+    time step (no look-ahead), which is the intended alignment, not a misaligned merge."""
+    text = _spec("  - conv: {K: 4, F: 2, P: causal, name: stem}\n  - conv: {K: 4, F: 2, D: 4, P: causal, name: a}\n"
+                 "  - add: {from: [stem, a], name: merged}\n", "[64, 1]")
+    checked = check_text(text, "t.yaml")
+    assert checked.ok and not checked.diagnostics
+    assert not check_file(ROOT / "examples" / "wavenet_gated.yaml").diagnostics
+    # a centred (non-causal) branch beside a causal one still warns
+    centred = _spec("  - conv: {K: 4, F: 3, P: same, name: a}\n  - conv: {K: 4, F: 3, P: causal, from: input, "
+                    "name: b}\n  - add: {from: [a, b], name: merged}\n", "[64, 1]")
+    assert [d.code for d in check_text(centred, "t.yaml").diagnostics] == ["misaligned-merge"]
 
 
 def test_even_kernel_with_same_padding_is_misaligned():

@@ -287,8 +287,9 @@ def test_add_mismatch_names_both_inputs():
     right = b.add(conv(4, 1), name="right", inputs=["input"])
     b.add(("add", AddAttrs()), name="sum", inputs=[left, right])
     diagnostic = only_error(infer(b.graph()))
-    assert diagnostic.message == ("add 'sum' needs inputs of one shape, but 'left' gives (6, 6, 4) "
+    assert diagnostic.message == ("add 'sum' needs inputs that broadcast, but 'left' gives (6, 6, 4) "
                                   "and 'right' gives (8, 8, 4)")
+    assert diagnostic.code == "broadcast-mismatch" and "keepdims" in diagnostic.hint
     multiply = infer(Builder((8, 8, 3)).chain(("multiply", MultiplyAttrs())).graph())
     assert only_error(multiply).code == "arity"
 

@@ -13,6 +13,8 @@ shape, and the Param / BatchStat sizes the static counts.
 
 from __future__ import annotations
 
+from math import prod
+
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +23,9 @@ from test_build import assert_static_equals_compiled
 from netspec.infer.shapes import output_length
 from netspec.pipeline import load
 
-ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "swish", {"leaky_relu": {"alpha": 0.2}}, {"elu": {"alpha": 0.5}}]
+ACTIVATIONS = ["relu", "tanh", "sigmoid", "gelu", "swish", {"leaky_relu": {"alpha": 0.2}}, {"elu": {"alpha": 0.5}},
+               "relu6", "hard_sigmoid", "hard_swish", "softplus", "softsign", "selu", "exponential", "mish",
+               {"relu": {"max_value": 6, "negative_slope": 0.1, "threshold": 0.5}}]
 TEMPLATE = {"unit": {"params": {"K": 4, "S": 1}, "layers": [
     {"conv": {"K": "${K}", "F": 3, "S": "${S}", "P": "same", "bias": False}}, "batchnorm", "relu"]}}
 
@@ -74,7 +78,9 @@ def add_conv(draw, net: Net):
     filters = draw(st.integers(1, 4))
     args = {"K": filters, "F": size, "S": stride, "D": dilation, "P": pad}
     if draw(st.booleans()):
-        args["activation"] = "relu"
+        args["activation"] = draw(st.sampled_from(["relu", "hard_swish", {"relu": {"max_value": 6}}]))
+    if draw(st.integers(0, 3)) == 0:
+        args["init"] = {"kernel": "orthogonal", "bias": {"constant": -2}}
     kind = "conv"
     if not one_d and pad != "causal" and draw(st.integers(0, 3)) == 0:
         kind = draw(st.sampled_from(["depthwise_conv", "separable_conv"]))
@@ -83,6 +89,30 @@ def add_conv(draw, net: Net):
             filters = net.channels
     net.items.append({kind: args})
     net.sizes, net.channels = out, filters
+
+
+@st.composite
+def add_upsampling(draw, net: Net):
+    """upsample (nearest or bilinear, per-axis factors) or conv_transpose (valid, same or crops)."""
+    rank = len(net.sizes)
+    if max(net.sizes) > 24:
+        return
+    if draw(st.booleans()):
+        factors = draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank))
+        net.items.append({"upsample": {"size": factors, "interpolation": draw(st.sampled_from(["nearest", "bilinear"]))}})
+        net.sizes = [n * f for n, f in zip(net.sizes, factors)]
+        return
+    size, stride = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    pad = draw(st.sampled_from(["valid", "same", [[0, size - 1]] * rank]))
+    filters = draw(st.integers(1, 3))
+    net.items.append({"conv_transpose": {"K": filters, "F": size, "S": stride, "P": pad}})
+    if pad == "valid":
+        net.sizes = [n * stride + max(size - stride, 0) for n in net.sizes]
+    elif pad == "same":
+        net.sizes = [n * stride for n in net.sizes]
+    else:
+        net.sizes = [(n - 1) * stride + 1 for n in net.sizes]
+    net.channels = filters
 
 
 @st.composite
@@ -99,7 +129,8 @@ def add_pool(draw, net: Net):
 
 @st.composite
 def add_simple(draw, net: Net):
-    item = draw(st.sampled_from(["batchnorm", "layernorm", "dropout", "activation", "zero_pad", "lrn"]))
+    item = draw(st.sampled_from(["batchnorm", "layernorm", "dropout", "activation", "zero_pad", "lrn", "rescaling",
+                                 "normalization"]))
     if item == "dropout":
         net.items.append({"dropout": draw(st.sampled_from([0.1, 0.5]))})
     elif item == "activation":
@@ -109,6 +140,11 @@ def add_simple(draw, net: Net):
         net.sizes = [n + 2 for n in net.sizes]
     elif item == "lrn":
         net.items.append({"lrn": {"size": 3}})
+    elif item == "rescaling":
+        net.items.append({"rescaling": {"scale": 0.5, "offset": draw(st.sampled_from([0, 1]))}})
+    elif item == "normalization":
+        fixed = {"mean": [0.5] * net.channels, "variance": 2.0}
+        net.items.append({"normalization": draw(st.sampled_from([fixed, {}]))})
     else:
         net.items.append(item)
 
@@ -153,7 +189,7 @@ def add_fork(draw, net: Net):
     """Two branches from one named layer, merged by add, multiply or concat (``from:`` lists)."""
     index = len(net.items)
     filters = draw(st.integers(1, 3))
-    merge = draw(st.sampled_from(["add", "multiply", "concat"]))
+    merge = draw(st.sampled_from(["add", "multiply", "subtract", "maximum", "minimum", "average", "concat"]))
     net.items += [
         {"conv": {"K": filters, "F": 1, "name": f"fork_{index}"}},
         {"conv": {"K": filters, "F": 3, "P": "same", "name": f"left_{index}"}},
@@ -161,6 +197,25 @@ def add_fork(draw, net: Net):
         {merge: {"from": [f"left_{index}", f"right_{index}"]}},
     ]
     net.channels = 2 * filters if merge == "concat" else filters
+
+
+@st.composite
+def add_gate(draw, net: Net):
+    """Squeeze-and-excitation: a (1, ..., 1, C) or (C,) gate broadcast over every position by a
+    random elementwise merge; then, sometimes, a reshape of the whole map (one size -1)."""
+    index = len(net.items)
+    keepdims = draw(st.booleans())
+    merge = draw(st.sampled_from(["multiply", "add", "subtract", "maximum", "minimum", "average"]))
+    gate = [{"global_pool": {"keepdims": keepdims, "name": f"squeeze_{index}"}},
+            {"dense": {"units": net.channels, "activation": "sigmoid", "name": f"excite_{index}"}}]
+    if not keepdims and draw(st.booleans()):
+        gate.append({"reshape": {"shape": [1] * len(net.sizes) + [-1], "name": f"unsqueeze_{index}"}})
+    last = next(iter(gate[-1].values()))["name"]
+    net.items += [{"relu": {"name": f"features_{index}"}}, *gate,
+                  {merge: {"from": [f"features_{index}", last]}}]
+    if draw(st.booleans()):
+        net.items.append({"reshape": [-1, net.channels]})
+        net.sizes = [prod(net.sizes)]
 
 
 @st.composite
@@ -193,7 +248,7 @@ def spec_texts(draw) -> str:
     sizes = [draw(st.integers(6, 16))] if one_d else [draw(st.integers(5, 12)) for _ in range(2)]
     net = Net(sizes, draw(st.integers(1, 3)))
     adders = [add_conv, add_conv, add_pool, add_simple, add_residual, add_inception, add_repeat, add_template,
-              add_fork]
+              add_fork, add_gate, add_upsampling]
     if one_d:
         adders.append(add_causal)
     for _ in range(draw(st.integers(1, 6))):

@@ -130,6 +130,7 @@ OUTPUT_SHAPES = {
     "examples/causal_conv_toy.yaml": (3, 1),
     "examples/dilated_causal.yaml": (128, 1),
     "examples/wavenet_gated.yaml": (256, 256),
+    "examples/highway_mnist.yaml": (10,),
 }
 
 
@@ -394,3 +395,29 @@ def test_wavenet_dilations_come_from_the_repeat_index():
     filters = [node for node in layers if node.local_name == "filter"]
     assert [node.attrs.dilation for node in filters] == [(2**i,) for i in range(8)]
     assert [node.name for node in filters][:2] == ["stack/block0/filter", "stack/block1/filter"]
+
+
+# --- EfficientNet-B0: squeeze-and-excitation and Keras' names ---------------------------------
+
+EFFICIENTNET_STAGES = [  # Keras' layer name -> its output shape (from EfficientNetB0's model.summary())
+    ("normalization", (224, 224, 3)), ("stem_activation", (112, 112, 32)),
+    ("block1a_se_squeeze", (32,)), ("block1a_se_reshape", (1, 1, 32)), ("block1a_se_reduce", (1, 1, 8)),
+    ("block1a_se_excite", (112, 112, 32)), ("block1a_project_bn", (112, 112, 16)),
+    ("block2a_dwconv_pad", (113, 113, 96)), ("block2b_add", (56, 56, 24)), ("block3b_add", (28, 28, 40)),
+    ("block4c_add", (14, 14, 80)), ("block5c_add", (14, 14, 112)), ("block6a_dwconv_pad", (17, 17, 672)),
+    ("block6d_add", (7, 7, 192)), ("block7a_project_bn", (7, 7, 320)), ("top_activation", (7, 7, 1280)),
+]
+
+
+@pytest.mark.parametrize(("name", "shape"), EFFICIENTNET_STAGES)
+def test_efficientnet_b0_layers_have_keras_names_and_shapes(name, shape):
+    assert analysis_of("specs/efficientnet_b0.yaml").layers[name].output_shape == shape
+
+
+def test_efficientnet_b0_carries_its_preprocessing():
+    analysis = analysis_of("specs/efficientnet_b0.yaml")
+    assert [node.op for node in analysis.graph.nodes[1:3]] == ["rescaling", "normalization"]
+    normalization = analysis.layers["normalization"]
+    assert (normalization.trainable_params, normalization.non_trainable_params) == (0, 7)
+    squeezes = [name for name in analysis.layers if name.endswith("_se_excite")]
+    assert len(squeezes) == 16

@@ -17,11 +17,13 @@ This module only writes text; it never imports JAX.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
 from netspec.diagnostics import NetspecError, error
+from netspec.infer.shapes import reshape_target
 from netspec.ir import (
     DEFAULT_ALPHA,
     Activation,
@@ -29,6 +31,7 @@ from netspec.ir import (
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
+    ConvTransposeAttrs,
     DenseAttrs,
     DepthwiseConvAttrs,
     DropoutAttrs,
@@ -36,9 +39,13 @@ from netspec.ir import (
     LayerNormAttrs,
     LRNAttrs,
     Node,
+    NormalizationAttrs,
     Padding,
     PoolAttrs,
+    RescalingAttrs,
+    ReshapeAttrs,
     SeparableConvAttrs,
+    UpsampleAttrs,
     ZeroPadAttrs,
 )
 
@@ -58,7 +65,10 @@ INITIALIZERS: dict[str, str] = {
     "lecun_normal": "lecun_normal = nnx.initializers.lecun_normal()",
     "orthogonal": "orthogonal = nnx.initializers.orthogonal()",
     "normal": "normal = nnx.initializers.normal(stddev=0.05)",
-    "truncated_normal": "truncated_normal = nnx.initializers.truncated_normal(stddev=0.05)",
+    "truncated_normal": '''def truncated_normal(key, shape, dtype=jnp.float32):
+    """Keras' TruncatedNormal default: N(0, 0.05) redrawn beyond two standard deviations
+    (so the spread of the values is 0.05 * 0.88)."""
+    return 0.05 * jax.random.truncated_normal(key, -2.0, 2.0, shape, dtype)''',
     "zeros": "zeros = nnx.initializers.zeros_init()",
     "ones": "ones = nnx.initializers.ones_init()",
     "uniform": '''def uniform(key, shape, dtype=jnp.float32):
@@ -69,6 +79,35 @@ INITIALIZERS: dict[str, str] = {
 
 # Helper functions and classes written into the generated file when used.
 HELPERS: dict[str, str] = {
+    "Normalization": '''
+class Normalization(nnx.Module):
+    """Keras' Normalization over the last axis: ``(x - mean) / max(sqrt(variance), 1e-7)``.
+
+    ``mean``, ``variance`` (one per channel) and ``count`` are state, not trained
+    (``nnx.BatchStat``); when the spec gives none, ``netspec train`` sets them from the
+    training split before the first step (``count``: the values they were computed over).
+    """
+
+    def __init__(self, features, *, mean=None, variance=None):
+        self.mean = nnx.BatchStat(jnp.broadcast_to(jnp.asarray(0.0 if mean is None else mean, jnp.float32),
+                                                   (features,)))
+        self.variance = nnx.BatchStat(jnp.broadcast_to(
+            jnp.asarray(1.0 if variance is None else variance, jnp.float32), (features,)))
+        self.count = nnx.BatchStat(jnp.zeros((), jnp.float32))
+
+    def __call__(self, x):
+        return (x - self.mean[...]) / jnp.maximum(jnp.sqrt(self.variance[...]), 1e-7)
+''',
+    "keras_relu": '''
+def keras_relu(x, *, max_value=None, negative_slope=0.0, threshold=0.0):
+    """Keras 3's ReLU: ``x`` above ``threshold`` (0 at or below it), clipped to
+    [0, max_value] when max_value is given, minus ``negative_slope * relu(threshold - x)``."""
+    shifted = jax.nn.relu(threshold - x)
+    x = x * (x > threshold) if threshold != 0 else jax.nn.relu(x)
+    if max_value is not None:
+        x = jnp.clip(x, 0.0, max_value)
+    return x - negative_slope * shifted if negative_slope != 0 else x
+''',
     "local_response_norm": '''
 def local_response_norm(x, *, size, alpha, beta, bias):
     """AlexNet's local response normalisation across channels (torch / Caffe form).
@@ -140,11 +179,30 @@ class LayerCode:
 # --- small pieces of source text ---------------------------------------------
 
 
+# Activations that are one jax.nn / jnp function of the same formula as Keras 3's.
+_JAX_ACTIVATIONS = {"relu6": "jax.nn.relu6", "hard_sigmoid": "jax.nn.hard_sigmoid",  # relu6(x + 3) / 6
+                    "hard_swish": "jax.nn.hard_swish", "softplus": "jax.nn.softplus",
+                    "softsign": "jax.nn.soft_sign", "selu": "jax.nn.selu", "exponential": "jnp.exp",
+                    "mish": "jax.nn.mish"}
+
+
+def _has_relu_arguments(activation: Activation) -> bool:
+    return any(value is not None for value in (activation.max_value, activation.negative_slope,
+                                               activation.threshold))
+
+
 def activation_call(activation: Activation | None, inner: str) -> str:
     """Wrap ``inner`` in the activation: ``activation_call(relu, "y") == "nnx.relu(y)"``."""
     if activation is None or activation.name == "linear":
         return inner
     name = activation.name
+    if name == "relu" and _has_relu_arguments(activation):
+        arguments = ", ".join(f"{key}={getattr(activation, key)!r}"
+                              for key in ("max_value", "negative_slope", "threshold")
+                              if getattr(activation, key) is not None)
+        return f"keras_relu({inner}, {arguments})"
+    if name in _JAX_ACTIVATIONS:
+        return f"{_JAX_ACTIVATIONS[name]}({inner})"
     if name in ("leaky_relu", "elu"):
         alpha = DEFAULT_ALPHA[name] if activation.alpha is None else activation.alpha
         keyword = "negative_slope" if name == "leaky_relu" else "alpha"
@@ -154,6 +212,13 @@ def activation_call(activation: Activation | None, inner: str) -> str:
     if name == "softmax":
         return f"nnx.softmax({inner}, axis=-1)"
     return f"nnx.{name}({inner})"
+
+
+def activation_helpers(activation: Activation | None) -> frozenset[str]:
+    """The helper functions :func:`activation_call` of ``activation`` uses."""
+    if activation is not None and activation.name == "relu" and _has_relu_arguments(activation):
+        return frozenset({"keras_relu"})
+    return frozenset()
 
 
 def padding_source(padding: Padding, window: tuple[int, ...], dilation: tuple[int, ...] | None = None) -> str:
@@ -176,6 +241,18 @@ def strides_source(strides: tuple[int, ...]) -> tuple[str, dict[str, int]]:
     return text, dict(zip(names, strides))
 
 
+_CONSTANT = re.compile(r"constant\((-?[0-9.e+\-]+|-?inf|nan)\)\Z")
+
+
+def initializer_source(name: str, node: Node) -> str:
+    """How initialiser ``name`` reads in the source: its module-level name, or
+    ``nnx.initializers.constant(v)`` for ``constant(v)`` (Keras' Constant)."""
+    constant = _CONSTANT.match(name)
+    if constant:
+        return f"nnx.initializers.constant({float(constant.group(1))!r})"
+    return initializer_name(name, node)
+
+
 def initializer_name(name: str, node: Node) -> str:
     if name not in INITIALIZERS:
         raise NetspecError([error(
@@ -187,12 +264,12 @@ def initializer_name(name: str, node: Node) -> str:
 def init_arguments(node: Node, kernel_init: str, bias_init: str, use_bias: bool) -> tuple[str, frozenset[str]]:
     """``kernel_init=...`` (always: Flax's default differs from Keras') and
     ``bias_init=...`` when not zeros."""
-    used = {initializer_name(kernel_init, node)}
-    text = f", kernel_init={kernel_init}"
+    text = f", kernel_init={initializer_source(kernel_init, node)}"
+    used = {kernel_init}
     if use_bias and bias_init != "zeros":
-        used.add(initializer_name(bias_init, node))
-        text += f", bias_init={bias_init}"
-    return text, frozenset(used)
+        text += f", bias_init={initializer_source(bias_init, node)}"
+        used.add(bias_init)
+    return text, frozenset(name for name in used if name in INITIALIZERS)
 
 
 def channels(shape: Shape) -> int:
@@ -216,7 +293,7 @@ def emit_conv(node: Node, inputs: list[Shape]) -> LayerCode:
     init_text, used = init_arguments(node, attrs.kernel_init, attrs.bias_init, attrs.use_bias)
     slots = {"in_features": channels(inputs[0]), "features": attrs.filters, **stride_slots}
     return LayerCode(activation_call(attrs.activation, "{layer}({0})"), text + init_text + ", rngs=rngs)",
-                     slots, used)
+                     slots, used, activation_helpers(attrs.activation))
 
 
 def emit_depthwise_conv(node: Node, inputs: list[Shape]) -> LayerCode:
@@ -234,22 +311,55 @@ def emit_depthwise_conv(node: Node, inputs: list[Shape]) -> LayerCode:
     in_features = channels(inputs[0])
     slots = {"in_features": in_features, "features": in_features * attrs.depth_multiplier, **stride_slots}
     return LayerCode(activation_call(attrs.activation, "{layer}({0})"), text + init_text + ", rngs=rngs)",
-                     slots, used)
+                     slots, used, activation_helpers(attrs.activation))
 
 
 def emit_separable_conv(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(SeparableConvAttrs, node.attrs)
     strides, stride_slots = strides_source(attrs.strides)
-    initializer_name(attrs.kernel_init, node)
-    initializer_name(attrs.bias_init, node)
+    kernel_init, bias_init = initializer_source(attrs.kernel_init, node), initializer_source(attrs.bias_init, node)
+    used = frozenset(name for name in (attrs.kernel_init, attrs.bias_init) if name in INITIALIZERS)
     text = (f"SeparableConv({{in_features}}, {{features}}, kernel_size={attrs.kernel!r}, strides={strides}, "
             f"padding={padding_source(attrs.padding, attrs.kernel, attrs.dilation)}, "
             f"kernel_dilation={attrs.dilation!r}, depth_multiplier={attrs.depth_multiplier}, "
-            f"use_bias={attrs.use_bias!r}, kernel_init={attrs.kernel_init}, bias_init={attrs.bias_init}, "
+            f"use_bias={attrs.use_bias!r}, kernel_init={kernel_init}, bias_init={bias_init}, "
             "rngs=rngs)")
     slots = {"in_features": channels(inputs[0]), "features": attrs.filters, **stride_slots}
-    return LayerCode(activation_call(attrs.activation, "{layer}({0})"), text, slots,
-                     frozenset({attrs.kernel_init, attrs.bias_init}), frozenset({"SeparableConv"}))
+    return LayerCode(activation_call(attrs.activation, "{layer}({0})"), text, slots, used,
+                     frozenset({"SeparableConv"}) | activation_helpers(attrs.activation))
+
+
+def emit_conv_transpose(node: Node, inputs: list[Shape]) -> LayerCode:
+    """``nnx.ConvTranspose(transpose_kernel=True)``: Keras' kernel layout ``F + (K, C_in)`` and its
+    scatter semantics; explicit (low, high) crops become lax pads ``F - 1 - low``, ``F - 1 - high``."""
+    attrs = cast(ConvTransposeAttrs, node.attrs)
+    strides, stride_slots = strides_source(attrs.strides)
+    if isinstance(attrs.padding, str):
+        padding = f'"{attrs.padding.upper()}"'
+    else:
+        padding = repr(tuple((size - 1 - low, size - 1 - high) for size, (low, high) in zip(attrs.kernel, attrs.padding)))
+    text = (f"nnx.ConvTranspose({{in_features}}, {{features}}, kernel_size={attrs.kernel!r}, strides={strides}, "
+            f"padding={padding}, transpose_kernel=True")
+    if not attrs.use_bias:
+        text += ", use_bias=False"
+    init_text, used = init_arguments(node, attrs.kernel_init, attrs.bias_init, attrs.use_bias)
+    slots = {"in_features": channels(inputs[0]), "features": attrs.filters, **stride_slots}
+    return LayerCode(activation_call(attrs.activation, "{layer}({0})"), text + init_text + ", rngs=rngs)",
+                     slots, used, activation_helpers(attrs.activation))
+
+
+def emit_upsample(node: Node, inputs: list[Shape]) -> LayerCode:
+    """nearest: ``jnp.repeat`` along each axis; bilinear: ``jax.image.resize(method="linear")``
+    (half-pixel centres, like Keras' UpSampling with interpolation="bilinear")."""
+    attrs = cast(UpsampleAttrs, node.attrs)
+    if attrs.interpolation == "nearest":
+        text = "{0}"
+        for axis, factor in enumerate(attrs.size, start=1):
+            if factor != 1:
+                text = f"jnp.repeat({text}, {factor}, axis={axis})"
+        return LayerCode(text)
+    target = tuple(length * factor for length, factor in zip(inputs[0][:-1], attrs.size)) + (inputs[0][-1],)
+    return LayerCode(f"jax.image.resize({{0}}, ({{0}}.shape[0], {', '.join(map(str, target))}), method=\"linear\")")
 
 
 def emit_dense(node: Node, inputs: list[Shape]) -> LayerCode:
@@ -261,7 +371,7 @@ def emit_dense(node: Node, inputs: list[Shape]) -> LayerCode:
     init_text, used = init_arguments(node, attrs.kernel_init, attrs.bias_init, attrs.use_bias)
     slots = {"in_features": channels(inputs[0]), "features": attrs.units}
     return LayerCode(activation_call(attrs.activation, "{layer}({0})"), text + init_text + ", rngs=rngs)",
-                     slots, used)
+                     slots, used, activation_helpers(attrs.activation))
 
 
 def emit_pool(node: Node, inputs: list[Shape]) -> LayerCode:
@@ -280,7 +390,8 @@ def emit_global_pool(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(GlobalPoolAttrs, node.attrs)
     axes = tuple(range(1, len(inputs[0])))
     function = "jnp.mean" if attrs.mode == "avg" else "jnp.max"
-    return LayerCode(f"{function}({{0}}, axis={axes!r})")
+    keepdims = ", keepdims=True" if attrs.keepdims else ""
+    return LayerCode(f"{function}({{0}}, axis={axes!r}{keepdims})")
 
 
 def emit_flatten(node: Node, inputs: list[Shape]) -> LayerCode:
@@ -320,6 +431,22 @@ def emit_lrn(node: Node, inputs: list[Shape]) -> LayerCode:
     return LayerCode(call, helpers=frozenset({"local_response_norm"}))
 
 
+def emit_rescaling(node: Node, inputs: list[Shape]) -> LayerCode:
+    attrs = cast(RescalingAttrs, node.attrs)
+    offset = f" + {attrs.offset!r}" if attrs.offset else ""
+    return LayerCode(f"{{0}} * {attrs.scale!r}{offset}")
+
+
+def emit_normalization(node: Node, inputs: list[Shape]) -> LayerCode:
+    attrs = cast(NormalizationAttrs, node.attrs)
+    text = "Normalization({features}"
+    for what, values in (("mean", attrs.mean), ("variance", attrs.variance)):
+        if values is not None:
+            text += f", {what}={values[0] if len(values) == 1 else list(values)!r}"
+    return LayerCode("{layer}({0})", text + ")", {"features": channels(inputs[0])},
+                     helpers=frozenset({"Normalization"}))
+
+
 def emit_zero_pad(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(ZeroPadAttrs, node.attrs)
     pads = ((0, 0), *(tuple(pair) for pair in attrs.padding), (0, 0))
@@ -328,15 +455,40 @@ def emit_zero_pad(node: Node, inputs: list[Shape]) -> LayerCode:
 
 def emit_activation(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(ActivationAttrs, node.attrs)
-    return LayerCode(activation_call(attrs.activation, "{0}"))
+    return LayerCode(activation_call(attrs.activation, "{0}"), helpers=activation_helpers(attrs.activation))
 
 
-def emit_add(node: Node, inputs: list[Shape]) -> LayerCode:
-    return LayerCode(" + ".join(f"{{{i}}}" for i in range(len(inputs))))
+def broadcast_operands(inputs: list[Shape]) -> list[str]:
+    """The inputs of an elementwise merge, each of lower rank given new axes after the batch axis,
+    so NumPy's trailing-axis rule applies to the shapes without the batch (``{1}[:, None, None]``)."""
+    rank = max(len(shape) for shape in inputs)
+    return [f"{{{i}}}" + ("[:" + ", None" * (rank - len(shape)) + "]" if len(shape) < rank else "")
+            for i, shape in enumerate(inputs)]
 
 
-def emit_multiply(node: Node, inputs: list[Shape]) -> LayerCode:
-    return LayerCode(" * ".join(f"{{{i}}}" for i in range(len(inputs))))
+def _infix(operator: str) -> Callable[[Node, list[Shape]], LayerCode]:
+    return lambda node, inputs: LayerCode(f" {operator} ".join(broadcast_operands(inputs)))
+
+
+def _folded(function: str) -> Callable[[Node, list[Shape]], LayerCode]:
+    """``jnp.maximum(jnp.maximum({0}, {1}), {2})``: a binary function over every input."""
+    def rule(node: Node, inputs: list[Shape]) -> LayerCode:
+        operands = broadcast_operands(inputs)
+        text = operands[0]
+        for operand in operands[1:]:
+            text = f"{function}({text}, {operand})"
+        return LayerCode(text)
+    return rule
+
+
+def emit_average(node: Node, inputs: list[Shape]) -> LayerCode:
+    return LayerCode(f"({' + '.join(broadcast_operands(inputs))}) / {len(inputs)}")
+
+
+def emit_reshape(node: Node, inputs: list[Shape]) -> LayerCode:
+    attrs = cast(ReshapeAttrs, node.attrs)
+    target = reshape_target(inputs[0], attrs.shape)
+    return LayerCode(f"{{0}}.reshape({{0}}.shape[0], {', '.join(map(str, target))})")
 
 
 def emit_concat(node: Node, inputs: list[Shape]) -> LayerCode:
@@ -356,18 +508,27 @@ EMIT_RULES: dict[str, Callable[[Node, list[Shape]], LayerCode]] = {
     "conv": emit_conv,
     "depthwise_conv": emit_depthwise_conv,
     "separable_conv": emit_separable_conv,
+    "conv_transpose": emit_conv_transpose,
+    "upsample": emit_upsample,
     "pool": emit_pool,
     "global_pool": emit_global_pool,
     "dense": emit_dense,
     "flatten": emit_flatten,
+    "reshape": emit_reshape,
     "dropout": emit_dropout,
     "batchnorm": emit_batchnorm,
     "layernorm": emit_layernorm,
     "lrn": emit_lrn,
+    "rescaling": emit_rescaling,
+    "normalization": emit_normalization,
     "zero_pad": emit_zero_pad,
     "activation": emit_activation,
-    "add": emit_add,
-    "multiply": emit_multiply,
+    "add": _infix("+"),
+    "multiply": _infix("*"),
+    "subtract": _infix("-"),
+    "maximum": _folded("jnp.maximum"),
+    "minimum": _folded("jnp.minimum"),
+    "average": emit_average,
     "concat": emit_concat,
 }
 

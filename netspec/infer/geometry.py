@@ -128,6 +128,8 @@ def _disagreement(fields: list[Field]) -> str | None:
             where = f" on axis {axis}" if len(first) > 1 else ""
             if a.stride != b.stride:
                 return f"effective strides {a.stride} and {b.stride}{where}"
+            if a.lookahead == 0 and b.lookahead == 0:
+                continue  # causal inputs both end at the output's own step: aligned as WaveNet's residual adds
             if a.center_offset != b.center_offset:
                 return (f"field centres {_cells(a.center_offset)} and {_cells(b.center_offset)} "
                         f"input cells from the first output cell{where}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from math import prod
 
 from netspec.diagnostics import Diagnostic, error, warning
@@ -32,13 +33,16 @@ from netspec.ir import (
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
+    ConvTransposeAttrs,
     DenseAttrs,
     DepthwiseConvAttrs,
     Graph,
     LayerNormAttrs,
     Node,
+    NormalizationAttrs,
     PoolAttrs,
     SeparableConvAttrs,
+    UpsampleAttrs,
 )
 from netspec.ops import OPS
 
@@ -145,6 +149,36 @@ def _separable_shape(attrs: SeparableConvAttrs, shapes_in: Sequence[Shape]) -> S
     return shapes.window_output(attrs, _single(shapes_in)) + (attrs.filters,)
 
 
+def _spatial_of(attrs_axes: Sequence[int], shape: Shape, what: str) -> Shape:
+    spatial = shape[:-1]
+    if len(spatial) != len(attrs_axes):
+        raise ShapeError(f"has {what} for {len(attrs_axes)} spatial axes but its input {shape} has {len(spatial)}",
+                         f"give one number, or {len(spatial)} (one per spatial axis)", code="rank-mismatch")
+    return spatial
+
+
+def _conv_transpose_shape(attrs: ConvTransposeAttrs, shapes_in: Sequence[Shape]) -> Shape:
+    shape = _single(shapes_in)
+    spatial = _spatial_of(attrs.kernel, shape, "a kernel")
+    pads = attrs.padding if isinstance(attrs.padding, tuple) else ((0, 0),) * len(spatial)
+    for size, (low, high) in zip(attrs.kernel, pads):
+        if low > size - 1 or high > size - 1:
+            raise ShapeError(f"crops {(low, high)} cells but its kernel F={size} allows at most {size - 1} a side",
+                             "use P: same, or crop at most F - 1 cells on each side", code="bad-padding")
+    out = tuple(shapes.transposed_output_length(length, size, stride,
+                                                attrs.padding if isinstance(attrs.padding, str) else pad)
+                for length, size, stride, pad in zip(spatial, attrs.kernel, attrs.strides, pads))
+    if any(length < 1 for length in out):
+        raise ShapeError(f"gives an empty output {out}", code="empty-output")
+    return out + (attrs.filters,)
+
+
+def _upsample_shape(attrs: UpsampleAttrs, shapes_in: Sequence[Shape]) -> Shape:
+    shape = _single(shapes_in)
+    spatial = _spatial_of(attrs.size, shape, "factors")
+    return tuple(length * factor for length, factor in zip(spatial, attrs.size)) + (shape[-1],)
+
+
 def _pool_shape(attrs: PoolAttrs, shapes_in: Sequence[Shape]) -> Shape:
     shape = _single(shapes_in)
     return shapes.window_output(attrs, shape) + (shape[-1],)
@@ -155,6 +189,8 @@ def _global_pool_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     if len(shape) < 2:
         raise ShapeError(f"needs a spatial input such as (H, W, C), but its input {shape} has no spatial axes",
                          "global_pool replaces flatten; remove the flatten before it", code="no-spatial-axes")
+    if attrs.keepdims:
+        return (1,) * (len(shape) - 1) + (shape[-1],)
     return (shape[-1],)
 
 
@@ -167,6 +203,10 @@ def _dense_shape(attrs: DenseAttrs, shapes_in: Sequence[Shape]) -> Shape:
 
 def _flatten_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     return (prod(_single(shapes_in)),)
+
+
+def _reshape_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+    return shapes.reshape_target(_single(shapes_in), attrs.shape)
 
 
 def _same_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
@@ -191,14 +231,27 @@ def _zero_pad_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     return tuple(length + low + high for length, (low, high) in zip(spatial, attrs.padding)) + (shape[-1],)
 
 
-def _elementwise_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+def _broadcast_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+    """NumPy's rule: align trailing axes; on each, the sizes are equal or 1 (the batch axis is not involved)."""
     if len(shapes_in) < 2:
         raise ShapeError(f"needs at least 2 inputs (from: [a, b]) but got {len(shapes_in)}", code="arity")
+    out = shapes_in[0]
     for index, shape in enumerate(shapes_in[1:], start=1):
-        if shape != shapes_in[0]:
-            raise ShapeError(f"needs inputs of one shape, but input 1 gives {shapes_in[0]} and "
-                             f"input {index + 1} gives {shape}", code="shape-mismatch", inputs=(0, index))
-    return shapes_in[0]
+        joined = shapes.broadcast(out, shape)
+        if joined is None:
+            first = next(i for i in range(index) if shapes.broadcast(shapes_in[i], shape) is None)
+            raise ShapeError(f"needs inputs that broadcast (NumPy's rule: aligned from the last axis, sizes "
+                             f"equal or 1), but input {first + 1} gives {shapes_in[first]} and input "
+                             f"{index + 1} gives {shape}", code="broadcast-mismatch", inputs=(first, index))
+        out = joined
+    return out
+
+
+def _subtract_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+    if len(shapes_in) != 2:
+        raise ShapeError(f"takes exactly 2 inputs (from: [a, b], giving a - b) but got {len(shapes_in)}",
+                         code="arity")
+    return _broadcast_shape(attrs, shapes_in)
 
 
 def concat_pads(attrs: ConcatAttrs, input_shapes: Sequence[Shape]) -> tuple[shapes.PadsPerAxis, ...]:
@@ -251,6 +304,10 @@ def _separable_params(attrs: SeparableConvAttrs, shapes_in, out) -> tuple[int, i
     return prod(attrs.kernel) * channels + channels * attrs.filters + attrs.filters * attrs.use_bias, 0
 
 
+def _conv_transpose_params(attrs: ConvTransposeAttrs, shapes_in, out) -> tuple[int, int]:
+    return attrs.filters * prod(attrs.kernel) * shapes_in[0][-1] + attrs.filters * attrs.use_bias, 0
+
+
 def _dense_params(attrs: DenseAttrs, shapes_in, out) -> tuple[int, int]:
     return shapes_in[0][-1] * attrs.units + attrs.units * attrs.use_bias, 0
 
@@ -258,6 +315,19 @@ def _dense_params(attrs: DenseAttrs, shapes_in, out) -> tuple[int, int]:
 def _batchnorm_params(attrs: BatchNormAttrs, shapes_in, out) -> tuple[int, int]:
     channels = out[-1]
     return channels * (attrs.scale + attrs.center), 2 * channels
+
+
+def _normalization_shape(attrs: NormalizationAttrs, shapes_in: Sequence[Shape]) -> Shape:
+    shape = _channel_shape(attrs, shapes_in)
+    for what, values in (("mean", attrs.mean), ("variance", attrs.variance)):
+        if values is not None and len(values) not in (1, shape[-1]):
+            raise ShapeError(f"has {len(values)} values of {what}, but its input {shape} has {shape[-1]} channels",
+                             "give one value per channel, or one for all", code="normalization-channels")
+    return shape
+
+
+def _normalization_params(attrs: NormalizationAttrs, shapes_in, out) -> tuple[int, int]:
+    return 0, 2 * out[-1] + 1  # mean and variance per channel and a count, none trained (Keras)
 
 
 def _layernorm_params(attrs: LayerNormAttrs, shapes_in, out) -> tuple[int, int]:
@@ -284,6 +354,11 @@ def _separable_macs(attrs: SeparableConvAttrs, shapes_in, out) -> int:
     return prod(out[:-1]) * channels * (prod(attrs.kernel) + attrs.filters)
 
 
+def _conv_transpose_macs(attrs: ConvTransposeAttrs, shapes_in, out) -> int:
+    """Every input cell scatters into F cells of K filters."""
+    return prod(shapes_in[0][:-1]) * shapes_in[0][-1] * attrs.filters * prod(attrs.kernel)
+
+
 def _dense_macs(attrs: DenseAttrs, shapes_in, out) -> int:
     return prod(out[:-1]) * shapes_in[0][-1] * attrs.units
 
@@ -301,7 +376,8 @@ def _merge_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
     """Per-axis maximum of the inputs' fields and jumps (a merge sees the
     widest of its inputs; differing jumps only arise with pad: zero)."""
     fields_, jumps = zip(*fields)
-    return tuple(map(max, zip(*fields_))), tuple(map(max, zip(*jumps)))
+    return (tuple(map(max, zip_longest(*fields_, fillvalue=0))),
+            tuple(map(max, zip_longest(*jumps, fillvalue=0))))
 
 
 def _window_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
@@ -312,6 +388,29 @@ def _window_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
     steps = [shapes.receptive_field_step(f, j, shapes.effective_kernel(k, d), s)
              for f, j, k, s, d in zip(field, jump, kernel, strides, dilation)]
     return tuple(f for f, _ in steps), tuple(j for _, j in steps)
+
+
+def _reshape_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
+    """Positions keep their field when the spatial axes are unchanged; otherwise values mix: the whole span."""
+    if shapes.reshape_target(shapes_in[0], attrs.shape)[:-1] == shapes_in[0][:-1]:
+        return fields[0]
+    return _whole_field(attrs, shapes_in, fields)
+
+
+def _upsampling_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
+    """Upsampling by S: an output cell depends on ceil(F / S) input cells along an axis
+    (conv_transpose), 2 (bilinear) or 1 (nearest); the jump shrinks by S, rounded down to at
+    least 1 cell — the fields that follow are then lower bounds."""
+    (field, jump), = fields
+    factors = attrs.strides if isinstance(attrs, ConvTransposeAttrs) else attrs.size
+    if len(field) != len(factors):
+        return field, jump
+    if isinstance(attrs, ConvTransposeAttrs):
+        taps = [-(-size // stride) for size, stride in zip(attrs.kernel, attrs.strides)]
+    else:
+        taps = [2 if attrs.interpolation == "bilinear" and factor > 1 else 1 for factor in factors]
+    return (tuple(f + (t - 1) * j for f, t, j in zip(field, taps, jump)),
+            tuple(max(1, j // s) for j, s in zip(jump, factors)))
 
 
 def _whole_field(attrs, shapes_in, fields: Sequence[Field]) -> Field:
@@ -341,18 +440,27 @@ RULES: dict[str, Rule] = {
                            recovery.window_same),
     "separable_conv": Rule(_separable_shape, _separable_params, _separable_macs, _window_field,
                            recovery.window_same),
+    "conv_transpose": Rule(_conv_transpose_shape, _conv_transpose_params, _conv_transpose_macs, _upsampling_field),
+    "upsample": Rule(_upsample_shape, field=_upsampling_field),
     "pool": Rule(_pool_shape, field=_window_field, recover=recovery.window_same),
     "global_pool": Rule(_global_pool_shape, field=_whole_field),
     "dense": Rule(_dense_shape, _dense_params, _dense_macs, recover=recovery.kept_units),
     "flatten": Rule(_flatten_shape, field=_whole_field),
+    "reshape": Rule(_reshape_shape, field=_reshape_field),
     "dropout": Rule(_same_shape, recover=recovery.first_input),
     "batchnorm": Rule(_channel_shape, _batchnorm_params, recover=recovery.first_input),
     "layernorm": Rule(_channel_shape, _layernorm_params, recover=recovery.first_input),
     "lrn": Rule(_channel_shape, recover=recovery.first_input),
+    "rescaling": Rule(_same_shape, recover=recovery.first_input),
+    "normalization": Rule(_normalization_shape, _normalization_params, recover=recovery.first_input),
     "zero_pad": Rule(_zero_pad_shape),
     "activation": Rule(_same_shape, recover=recovery.first_input),
-    "add": Rule(_elementwise_shape, recover=recovery.largest_input),
-    "multiply": Rule(_elementwise_shape, recover=recovery.largest_input),
+    "add": Rule(_broadcast_shape, recover=recovery.largest_input),
+    "multiply": Rule(_broadcast_shape, recover=recovery.largest_input),
+    "subtract": Rule(_subtract_shape, recover=recovery.largest_input),
+    "maximum": Rule(_broadcast_shape, recover=recovery.largest_input),
+    "minimum": Rule(_broadcast_shape, recover=recovery.largest_input),
+    "average": Rule(_broadcast_shape, recover=recovery.largest_input),
     "concat": Rule(_concat_shape, recover=recovery.summed_channels),
 }
 
@@ -429,6 +537,12 @@ def _merge_diagnostic(node: Node, graph: Graph, exc: ShapeError, shapes_in: Sequ
         if residual is not None:
             return residual
     names = [node.inputs[i] for i in exc.inputs]
+    if exc.code == "broadcast-mismatch":
+        first, second = (shapes_in[i] for i in exc.inputs)
+        return error(exc.code, f"{_subject(node)} needs inputs that broadcast, but '{names[0]}' gives {first} "
+                     f"and '{names[1]}' gives {second}", node.span,
+                     "aligned from the last axis, each size must be equal or 1 (NumPy's rule); "
+                     "a (1, 1, C) gate comes from global_pool: {keepdims: true} or reshape: [1, 1, C]")
     if exc.code == "concat-mismatch":
         what, shown = "one spatial size", [shapes.format_extent(shapes_in[i][:-1]) for i in exc.inputs]
     else:
@@ -468,6 +582,9 @@ def infer(graph: Graph) -> Analysis:
         shapes_in = [guessed[name] if name in guessed else layers[name].output_shape for name in node.inputs]
         try:
             out = output_shape(node.op, node.attrs, shapes_in)
+            if node.op == "add" and node.scope and node.scope[-1].kind == "residual" and len(set(shapes_in)) > 1:
+                raise ShapeError("adds body and shortcut, which must have one shape (no broadcasting)",
+                                 code="shape-mismatch", inputs=(0, 1))
         except ShapeError as exc:
             failed.add(node.name)
             blamed = [node.inputs[i] for i in exc.inputs] if exc.inputs is not None else list(node.inputs)

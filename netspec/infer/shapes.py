@@ -20,6 +20,7 @@ says what does not fit, with numbers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import prod
 
 from netspec.ir import PoolAttrs
 
@@ -194,6 +195,59 @@ def format_extent(sizes: Sequence[int]) -> str:
     '16'
     """
     return "×".join(str(s) for s in sizes)
+
+
+def transposed_output_length(length: int, size: int, stride: int, padding: str | Pads) -> int:
+    """Output length of a transposed convolution, as ``lax.conv_transpose`` (and Keras) compute it:
+    valid ``W·S + max(F − S, 0)``; same ``W·S``; explicit (low, high) crops the full
+    ``(W − 1)·S + F`` by low and high cells.
+
+    >>> transposed_output_length(7, 3, 2, "valid"), transposed_output_length(7, 3, 2, "same")
+    (15, 14)
+    >>> transposed_output_length(7, 4, 2, (1, 1))   # torch's ConvTranspose2d(k=4, s=2, p=1): doubles
+    14
+    >>> transposed_output_length(7, 1, 3, "valid")  # F < S: gaps, W·S
+    21
+    """
+    if padding == "valid":
+        return length * stride + max(size - stride, 0)
+    if padding == "same":
+        return length * stride
+    low, high = padding
+    return (length - 1) * stride + size - low - high
+
+
+def broadcast(first: Shape, second: Shape) -> Shape | None:
+    """The NumPy broadcast of two shapes (batch excluded), or None when they do not broadcast.
+
+    >>> broadcast((112, 112, 32), (1, 1, 32)), broadcast((7, 7, 32), (32,)), broadcast((4, 8), (4, 3))
+    ((112, 112, 32), (7, 7, 32), None)
+    """
+    rank = max(len(first), len(second))
+    first, second = (1,) * (rank - len(first)) + first, (1,) * (rank - len(second)) + second
+    if any(a != b and 1 not in (a, b) for a, b in zip(first, second)):
+        return None
+    return tuple(max(a, b) for a, b in zip(first, second))
+
+
+def reshape_target(shape: Shape, target: Sequence[int]) -> Shape:
+    """``target`` with its -1 (if any) filled in so that the number of values is kept.
+
+    >>> reshape_target((32,), (1, 1, -1)), reshape_target((4, 4, 2), (8, 4))
+    ((1, 1, 32), (8, 4))
+    """
+    size = prod(shape)
+    known = prod(n for n in target if n != -1)
+    if -1 in target:
+        if known < 1 or size % known:
+            raise ShapeError(f"cannot reshape {shape} ({size} values) to {tuple(target)}: {size} is not a "
+                             f"multiple of {known}", code="reshape-size")
+        return tuple(size // known if n == -1 else n for n in target)
+    if known != size:
+        raise ShapeError(f"cannot reshape {shape} ({size} values) to {tuple(target)} ({known} values)",
+                         "the sizes' product must equal the input's; one size may be -1 (inferred)",
+                         code="reshape-size")
+    return tuple(target)
 
 
 # --- the window of an op (conv, depthwise_conv, separable_conv, pool) ---------

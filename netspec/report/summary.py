@@ -35,7 +35,7 @@ from netspec.infer.flops import FLOPS_PER_MAC
 from netspec.infer.geometry import AxisField, geometry
 from netspec.infer.memory import BYTES_PER_VALUE, LayerMemory, MemoryEstimate, estimate
 from netspec.infer.shapes import format_extent
-from netspec.ir import Node
+from netspec.ir import Node, UpsampleAttrs
 from netspec.spec.train import TrainSpec
 from netspec.spec.units import human_bytes, human_count
 
@@ -64,7 +64,9 @@ def _activation_label(activation) -> str:
     if activation is None or activation.name == "linear":
         return ""
     alpha = f" {activation.alpha:g}" if activation.alpha is not None else ""
-    return f" {activation.name}{alpha}"
+    relu = "".join(f" {key}={getattr(activation, key):g}" for key in ("max_value", "negative_slope", "threshold")
+                   if getattr(activation, key) is not None)
+    return f" {activation.name}{alpha}{relu}"
 
 
 def type_label(node: Node) -> str:
@@ -81,10 +83,21 @@ def type_label(node: Node) -> str:
         multiplier = f" ×{a.depth_multiplier}" if a.depth_multiplier != 1 else ""
         window = _window_label(a.kernel, a.strides, a.padding, a.dilation)
         return f"depthwise {window}{multiplier}{_activation_label(a.activation)}"
+    if node.op == "conv_transpose":
+        window = _window_label(a.kernel, a.strides, a.padding)
+        return f"conv_transpose {window.replace(' ', f' K={a.filters} ', 1)}{_activation_label(a.activation)}"
+    if isinstance(a, UpsampleAttrs):
+        return f"upsample ×{format_extent(a.size)} {a.interpolation}"
     if node.op == "pool":
         return f"{a.mode}pool {_window_label(a.window, a.strides, a.padding)}"
     if node.op == "global_pool":
-        return f"global {a.mode}pool"
+        return f"global {a.mode}pool{' keepdims' if a.keepdims else ''}"
+    if node.op == "rescaling":
+        return f"rescaling ×{a.scale:.4g}{f' {a.offset:+g}' if a.offset else ''}"
+    if node.op == "normalization":
+        return "normalization" + (" (adapted)" if a.mean is None else "")
+    if node.op == "reshape":
+        return f"reshape {list(a.shape)}"
     if node.op == "dense":
         return f"dense {a.units}{_activation_label(a.activation)}"
     if node.op == "dropout":

@@ -25,9 +25,11 @@ from netspec.ir import (
     ActivationAttrs,
     AddAttrs,
     Attrs,
+    AverageAttrs,
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
+    ConvTransposeAttrs,
     DenseAttrs,
     DepthwiseConvAttrs,
     DropoutAttrs,
@@ -35,15 +37,22 @@ from netspec.ir import (
     GlobalPoolAttrs,
     LayerNormAttrs,
     LRNAttrs,
+    MaximumAttrs,
+    MinimumAttrs,
     MultiplyAttrs,
+    NormalizationAttrs,
     PoolAttrs,
+    RescalingAttrs,
+    ReshapeAttrs,
     SeparableConvAttrs,
+    SubtractAttrs,
+    UpsampleAttrs,
     ZeroPadAttrs,
 )
 from netspec.spec import expr
 from netspec.spec.layers import ACTIVATION_LAYERS, ALIAS_GROUPS, LayerArgs
 from netspec.spec.source import Path, SourceDoc
-from netspec.spec.values import DEFAULT_ALPHA, Expr, InitSpec, Interp
+from netspec.spec.values import ACTIVATION_ARGUMENTS, Expr, InitSpec, Interp, make_activation
 
 LAYOUTS = {1: "[T, C]", 2: "[H, W, C]", 3: "[D, H, W, C]"}
 
@@ -250,6 +259,21 @@ def _depthwise_or_separable(args: Any, spatial: int, values: Values, path: Path,
         **_init(args, network_init))
 
 
+def _conv_transpose(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    kernel = values.per_axis(args.F, 1, spatial, path + ("F",))
+    return "conv_transpose", ConvTransposeAttrs(
+        filters=values.integer(args.K, path + ("K",)), kernel=kernel,
+        strides=values.per_axis(args.S, 1, spatial, path + ("S",)),
+        padding=values.padding(args.P, spatial, path + ("P",), causal=False),
+        **_given(use_bias=args.bias, activation=values.activation(args.activation)),
+        **_init(args, network_init))
+
+
+def _upsample(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    return "upsample", UpsampleAttrs(values.per_axis(args.size, 1, spatial, path + ("size",)),
+                                     **_given(interpolation=args.interpolation))
+
+
 def _pool(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     window = _window(args, spatial, values, path, causal=False)
     return "pool", PoolAttrs(mode=args.mode or "max", window=window["kernel"], strides=window["strides"],
@@ -266,6 +290,11 @@ def _dense(args: Any, spatial: int, values: Values, path: Path, network_init: In
                                **_init(args, network_init))
 
 
+def _reshape(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
+    return "reshape", ReshapeAttrs(tuple(values.integer(size, path + ("shape", index))
+                                         for index, size in enumerate(args.shape)))
+
+
 def _lrn(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
     size = None if args.size is None else values.integer(args.size, path + ("size",))
     return "lrn", LRNAttrs(**_given(size=size, alpha=args.alpha, beta=args.beta, bias=args.bias))
@@ -276,11 +305,9 @@ def _activation(args: Any, spatial: int, values: Values, path: Path, network_ini
 
 
 def _named_activation(args: Any, spatial: int, values: Values, path: Path, network_init: InitSpec | None):
-    """An activation named as a layer: ``relu``, ``leaky_relu: 0.1``, ..."""
-    alpha = getattr(args, "alpha", None)
-    if args.KIND in DEFAULT_ALPHA and alpha is None:
-        alpha = DEFAULT_ALPHA[args.KIND]
-    return "activation", ActivationAttrs(Activation(args.KIND, alpha))  # type: ignore[arg-type]
+    """An activation named as a layer: ``relu``, ``leaky_relu: 0.1``, ``relu: {max_value: 6}``, ..."""
+    arguments = {key: getattr(args, key, None) for key in ACTIVATION_ARGUMENTS.get(args.KIND, ())}
+    return "activation", ActivationAttrs(make_activation(args.KIND, _given(**arguments)))
 
 
 def _simple(op: str, make: Callable[[Any], Attrs]) -> Lowering:
@@ -294,19 +321,29 @@ LOWERING: dict[str, Lowering] = {
     "conv": _conv,
     "depthwise_conv": _depthwise_or_separable,
     "separable_conv": _depthwise_or_separable,
+    "conv_transpose": _conv_transpose,
+    "upsample": _upsample,
     "pool": _pool,
     "zero_pad": _zero_pad,
     "dense": _dense,
-    "global_pool": _simple("global_pool", lambda args: GlobalPoolAttrs(**_given(mode=args.mode))),
+    "global_pool": _simple("global_pool", lambda args: GlobalPoolAttrs(**_given(mode=args.mode,
+                                                                                keepdims=args.keepdims))),
     "flatten": _simple("flatten", lambda args: FlattenAttrs()),
+    "reshape": _reshape,
     "dropout": _simple("dropout", lambda args: DropoutAttrs(args.rate)),
     "batchnorm": _simple("batchnorm", lambda args: BatchNormAttrs(**_given(
         momentum=args.momentum, epsilon=args.epsilon, center=args.center, scale=args.scale))),
     "layernorm": _simple("layernorm", lambda args: LayerNormAttrs(**_given(
         epsilon=args.epsilon, center=args.center, scale=args.scale))),
     "lrn": _lrn,
+    "rescaling": _simple("rescaling", lambda args: RescalingAttrs(args.scale, **_given(offset=args.offset))),
+    "normalization": _simple("normalization", lambda args: NormalizationAttrs(args.mean, args.variance)),
     "add": _simple("add", lambda args: AddAttrs()),
     "multiply": _simple("multiply", lambda args: MultiplyAttrs()),
+    "subtract": _simple("subtract", lambda args: SubtractAttrs()),
+    "maximum": _simple("maximum", lambda args: MaximumAttrs()),
+    "minimum": _simple("minimum", lambda args: MinimumAttrs()),
+    "average": _simple("average", lambda args: AverageAttrs()),
     "concat": _simple("concat", lambda args: ConcatAttrs(**_given(pad=args.pad))),
     "activation": _activation,
     **{name: _named_activation for name in ACTIVATION_LAYERS},
@@ -332,7 +369,7 @@ def primitive(kind: str, args: LayerArgs, spatial: int, values: Values, path: Pa
 def auto_base(kind: str, args: Any, spatial: int) -> str:
     """The stem of an automatic name: ``conv2d``, ``max_pool2d``, ``dense``, ``relu``..."""
     suffix = f"{spatial}d" if 1 <= spatial <= 3 else ""
-    if kind in ("conv", "depthwise_conv", "separable_conv", "zero_pad"):
+    if kind in ("conv", "depthwise_conv", "separable_conv", "zero_pad", "conv_transpose", "upsample"):
         return kind + suffix
     if kind == "pool":
         return f"{args.mode or 'max'}_pool{suffix}"

@@ -26,6 +26,7 @@ from netspec.spec.values import (
     DEFAULT_ALPHA,
     ActivationValue,
     AllowedWarnings,
+    ExplicitOrMode,
     ExplicitPadding,
     Flag,
     Fraction,
@@ -37,10 +38,12 @@ from netspec.spec.values import (
     PositiveNumber,
     References,
     Size,
+    TargetShape,
     choice_type,
     describe,
     fail,
     number_type,
+    numbers_type,
 )
 
 # Long spellings of the lecture's short keys; a key's canonical name is the value.
@@ -157,6 +160,35 @@ class SeparableConvArgs(LayerArgs):
     init: InitValue | None = None
 
 
+class ConvTransposeArgs(LayerArgs):
+    """Transposed convolution (Keras ConvTranspose): upsamples by ``S`` with a learned kernel."""
+
+    KIND = "conv_transpose"
+    EXAMPLE = "{K: 64, F: 3, S: 2, P: same}"
+    ALIASES = {key: value for key, value in CONV_ALIASES.items() if value != "D"}
+
+    K: Size = Field(description="number of filters (output depth); alias filters")
+    F: PerAxis = Field(description="kernel size: an integer or one per spatial axis")
+    S: PerAxis | None = Field(None, description="stride: the upsampling factor (default 1)")
+    P: ExplicitOrMode | None = Field(None, description="valid (default: W·S + max(F − S, 0)), same (W·S), or "
+                                                       "[low, high] cells cropped from the full (W − 1)·S + F")
+    bias: Flag | None = Field(None, description="add a bias (default true)")
+    activation: ActivationValue | None = None
+    init: InitValue | None = None
+
+
+class UpsampleArgs(LayerArgs):
+    """Upsampling by an integer factor per spatial axis (Keras UpSampling; ``upsample: 2``)."""
+
+    KIND = "upsample"
+    EXAMPLE = "{size: 2, interpolation: bilinear}"
+    SHORTHAND = "size"
+
+    size: PerAxis = Field(description="factor: an integer or one per spatial axis")
+    interpolation: choice_type("nearest", "bilinear") | None = Field(  # type: ignore[valid-type]
+        None, description="nearest (default: repeat each cell) or bilinear (linear along every axis)")
+
+
 class PoolArgs(LayerArgs):
     """Max or average pooling over windows of ``F`` (stride ``S``, default ``F``)."""
 
@@ -178,6 +210,8 @@ class GlobalPoolArgs(LayerArgs):
     SHORTHAND = "mode"
 
     mode: choice_type("avg", "max") | None = Field(None, description="avg (default) or max")  # type: ignore[valid-type]
+    keepdims: Flag | None = Field(None, description="keep the spatial axes as size 1, [H, W, C] -> [1, 1, C] "
+                                                    "(default false)")
 
 
 class DenseArgs(LayerArgs):
@@ -197,6 +231,17 @@ class FlattenArgs(LayerArgs):
     """Flattens ``[H, W, C]`` to ``[H * W * C]``."""
 
     KIND = "flatten"
+
+
+class ReshapeArgs(LayerArgs):
+    """Reshapes to ``shape`` (batch excluded; ``reshape: [1, 1, 32]``); one size may be -1."""
+
+    KIND = "reshape"
+    EXAMPLE = "{shape: [1, 1, 32]}"
+    SHORTHAND = "shape"
+
+    shape: TargetShape = Field(description="the new shape without the batch axis; one size may be -1 "
+                                           "(inferred so that the number of values is kept)")
 
 
 class DropoutArgs(LayerArgs):
@@ -233,6 +278,39 @@ class LayerNormArgs(LayerArgs):
     scale: Flag | None = Field(None, description="learn a scale (default true)")
 
 
+class RescalingArgs(LayerArgs):
+    """Keras' Rescaling: ``x * scale + offset`` (``rescaling: 0.00392156862745098`` sets scale)."""
+
+    KIND = "rescaling"
+    EXAMPLE = "{scale: 0.00392156862745098, offset: 0}"
+    SHORTHAND = "scale"
+
+    scale: Alpha = Field(description="factor every value is multiplied by (1/255 maps bytes to [0, 1])")
+    offset: Alpha | None = Field(None, description="added after scaling (default 0)")
+
+
+class NormalizationArgs(LayerArgs):
+    """Keras' Normalization over the channel axis: fixed ``mean`` and ``variance``, or (neither
+    given) adapted from the training data by ``netspec train`` before the first step."""
+
+    KIND = "normalization"
+    EXAMPLE = "{mean: [0.485, 0.456, 0.406], variance: [0.052, 0.050, 0.051]}"
+
+    mean: numbers_type(None, "a number") | None = Field(  # type: ignore[valid-type]
+        None, description="per-channel mean (or one for all); default: adapted from the training data")
+    variance: numbers_type(0, "a non-negative number") | None = Field(  # type: ignore[valid-type]
+        None, description="per-channel variance (or one for all); given together with mean")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> NormalizationArgs:
+        if (self.mean is None) != (self.variance is None):
+            given, missing = ("mean", "variance") if self.variance is None else ("variance", "mean")
+            raise fail("normalization", f"normalization has {given} but no {missing}: give both, or neither "
+                                        "to adapt them from the training data at train time",
+                       at=(given,))
+        return self
+
+
 class LRNArgs(LayerArgs):
     """AlexNet's local response normalisation across channels."""
 
@@ -258,7 +336,8 @@ class ZeroPadArgs(LayerArgs):
 
 
 class MergeArgs(LayerArgs):
-    """add and multiply: elementwise over inputs of one shape, named by ``from:``."""
+    """add, multiply, subtract, maximum, minimum, average: elementwise over the inputs named by
+    ``from:``, broadcast by NumPy's trailing-axis rules (subtract takes exactly two)."""
 
     EXAMPLE = "{from: [a, b]}"
 
@@ -274,7 +353,7 @@ class ConcatArgs(LayerArgs):
 
 
 class PlainActivationArgs(LayerArgs):
-    """relu, gelu, sigmoid, tanh, swish, softmax as layers: no arguments."""
+    """Activations without arguments as layers: gelu, sigmoid, tanh, swish, softmax, relu6, ..."""
 
 
 class AlphaActivationArgs(LayerArgs):
@@ -283,6 +362,17 @@ class AlphaActivationArgs(LayerArgs):
     SHORTHAND = "alpha"
     alpha: Alpha | None = Field(None, description="slope (leaky_relu, default 0.3) or scale (elu, "
                                                   "default 1.0) for negative inputs")
+
+
+class ReluArgs(LayerArgs):
+    """relu as a layer, with Keras' ReLU arguments (``relu: {max_value: 6}`` is ReLU6)."""
+
+    KIND = "relu"
+    EXAMPLE = "{max_value: 6}"
+
+    max_value: NonNegativeNumber | None = Field(None, description="cap of the output (default none)")
+    negative_slope: NonNegativeNumber | None = Field(None, description="slope below the threshold (default 0)")
+    threshold: Alpha | None = Field(None, description="inputs at or below it are damped (default 0)")
 
 
 class ActivationArgs(LayerArgs):
@@ -317,12 +407,14 @@ ACTIVATION_LAYERS = ACTIVATIONS
 # kind -> args model, for every primitive layer kind an item may name.
 LAYER_ARGS: dict[str, type[LayerArgs]] = {
     model.KIND: model for model in (
-        ConvArgs, DepthwiseConvArgs, SeparableConvArgs, PoolArgs, GlobalPoolArgs, DenseArgs, FlattenArgs,
-        DropoutArgs, BatchNormArgs, LayerNormArgs, LRNArgs, ZeroPadArgs, ConcatArgs, ActivationArgs)
+        ConvArgs, DepthwiseConvArgs, SeparableConvArgs, ConvTransposeArgs, UpsampleArgs, PoolArgs, GlobalPoolArgs, DenseArgs, FlattenArgs,
+        ReshapeArgs, DropoutArgs, BatchNormArgs, LayerNormArgs, LRNArgs, RescalingArgs, NormalizationArgs, ZeroPadArgs, ConcatArgs, ActivationArgs)
 }
-LAYER_ARGS.update({kind: _subclass(MergeArgs, kind) for kind in ("add", "multiply")})
+MERGES = ("add", "multiply", "subtract", "maximum", "minimum", "average")
+LAYER_ARGS.update({kind: _subclass(MergeArgs, kind) for kind in MERGES})
 LAYER_ARGS.update({kind: _subclass(AlphaActivationArgs if kind in DEFAULT_ALPHA else PlainActivationArgs, kind)
-                   for kind in ACTIVATION_LAYERS})
+                   for kind in ACTIVATION_LAYERS if kind != "relu"})
+LAYER_ARGS["relu"] = ReluArgs
 
 # Every alias group, for pointing at the key a user wrote when pydantic reports the canonical one.
 ALIAS_GROUPS: dict[str, set[str]] = {}

@@ -74,14 +74,13 @@ from netspec.spec.values import (
 )
 
 BLOCK_KINDS = ("residual", "inception", "causal", "repeat")
-# Layers people reach for that netspec does not have yet (issue #10), with what to do meanwhile;
+# Layers people reach for that netspec does not have yet, with what to do meanwhile;
 # without this a near-miss suggestion such as "did you mean 'repeat'?" for reshape would mislead.
 NOT_YET_SUPPORTED = {
-    "reshape": "flatten gives (N,); global_pool and a pool over the whole map give (C,) or (1, 1, C)",
-    "subtract": "merges are add, multiply and concat for now",
-    "upsample": "no upsampling layer exists yet",
-    "conv_transpose": "no transposed convolution exists yet",
-    "relu6": "use relu for now (the counts and shapes are the same)",
+    "cropping": "zero_pad adds rows and columns; cropping them away is not supported yet",
+    "lstm": "netspec builds feed-forward networks; for sequences use causal: (dilated 1-D convolutions)",
+    "gru": "netspec builds feed-forward networks; for sequences use causal: (dilated 1-D convolutions)",
+    "embedding": "no embedding layer exists yet; one-hot inputs with a dense layer are equivalent",
 }
 RESERVED_PARAMS = ("name", "from")
 

@@ -31,7 +31,12 @@ MAX_SIZE = 1_000_000  # K, units, F, S, D ...: beyond this a spec is a mistake, 
 MAX_TIMES = 1000  # repeat
 MAX_AXES = 3
 
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "swish", "softmax", "linear",
+               "relu6", "hard_sigmoid", "hard_swish", "softplus", "softsign", "selu", "exponential", "mish")
+# The arguments an activation takes (Keras 3's names), each with the bounds of its value.
+ACTIVATION_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "leaky_relu": ("alpha",), "elu": ("alpha",), "relu": ("max_value", "negative_slope", "threshold")}
+_NON_NEGATIVE_ARGUMENTS = ("max_value", "negative_slope")
 INITIALIZERS = (
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
     "zeros", "ones", "normal", "uniform", "truncated_normal", "orthogonal",
@@ -248,6 +253,24 @@ Dilations = Annotated[Any, PlainValidator(
     WithJsonSchema({"type": "array", "items": _PER_AXIS_SCHEMA, "minItems": 1})]
 
 
+_target_size = _integer(-1, MAX_SIZE, "a positive integer or -1")
+
+
+def _target_shape(value: Any) -> tuple:
+    """reshape's target: 1 to 4 sizes (batch excluded), each positive or -1 (at most one -1)."""
+    sizes = _list_of(_target_size, value, "a list of 1 to 4 sizes, e.g. [1, 1, 32] (one may be -1)", limit=4)
+    if any(size == 0 for size in sizes):
+        raise fail("shape", "sizes must be positive (or -1 for the one inferred), but got 0")
+    if sum(1 for size in sizes if size == -1) > 1:
+        raise fail("shape", f"at most one size may be -1 (inferred), but got {list(sizes)}")
+    return sizes
+
+
+_TARGET_SIZE_SCHEMA = {"anyOf": [{"type": "integer", "minimum": -1}, {"type": "string", "pattern": EXPRESSION_PATTERN}]}
+TargetShape = Annotated[tuple, PlainValidator(_target_shape), WithJsonSchema(
+    {"type": "array", "items": _TARGET_SIZE_SCHEMA, "minItems": 1, "maxItems": 4})]
+
+
 def _list_of(check, value: Any, meaning: str, limit: int = 64) -> tuple:
     if not isinstance(value, list) or not value:
         raise fail("list", f"must be {meaning}, but got {describe(value)}")
@@ -271,7 +294,8 @@ def _pad_entry(value: Any):
 
 
 def _padding(words: tuple[str, ...]):
-    meaning = _PADDING_MEANING if words else "an integer, a per-axis list or a list of [low, high] pairs"
+    explicit = "an integer, a per-axis list or a list of [low, high] pairs"
+    meaning = ", ".join(words) + ", " + explicit if words else explicit
 
     def check(value: Any):
         if isinstance(value, str):
@@ -298,6 +322,8 @@ Padding = Annotated[Any, PlainValidator(_padding(_PADDING_WORDS)), WithJsonSchem
     {"anyOf": [{"enum": list(_PADDING_WORDS)}, _AMOUNT_SCHEMA, _PAD_LIST_SCHEMA]})]
 ExplicitPadding = Annotated[Any, PlainValidator(_padding(())), WithJsonSchema(
     {"anyOf": [_AMOUNT_SCHEMA, _PAD_LIST_SCHEMA]})]
+ExplicitOrMode = Annotated[Any, PlainValidator(_padding(("valid", "same"))), WithJsonSchema(
+    {"anyOf": [{"enum": ["valid", "same"]}, _AMOUNT_SCHEMA, _PAD_LIST_SCHEMA]})]
 
 
 # --- numbers, flags, choices -------------------------------------------------------------------
@@ -327,6 +353,20 @@ def number_type(minimum: float | None, maximum: float | None, *, open_low: bool 
 
 
 Fraction = number_type(0, 1, open_high=True, meaning="a number in [0, 1)")
+
+
+def numbers_type(minimum: float | None, meaning: str) -> Any:
+    """A number, or a list of them (one per channel) -> a tuple of floats."""
+    one = number_type(minimum, None, meaning=meaning).__metadata__[0].func
+
+    def check(value: Any) -> tuple[float, ...]:
+        if isinstance(value, list):
+            return _list_of(one, value, f"{meaning} or a list of them (one per channel)", limit=MAX_SIZE)
+        return (one(value),)
+
+    item: dict[str, Any] = {"type": "number"} if minimum is None else {"type": "number", "minimum": minimum}
+    return Annotated[tuple, PlainValidator(check), WithJsonSchema(
+        {"anyOf": [item, {"type": "array", "items": item, "minItems": 1}]})]
 PositiveNumber = number_type(0, None, open_low=True, meaning="a positive number")
 NonNegativeNumber = number_type(0, None, meaning="a non-negative number")
 
@@ -377,16 +417,55 @@ Text = Annotated[str, PlainValidator(_text), WithJsonSchema({"type": "string"})]
 # --- activations and initialisers ---------------------------------------------------------------
 
 
+def _activation_arguments(name: str, arguments: Any) -> dict[str, float]:
+    """The arguments of ``{name: arguments}``: a mapping of them, or (alpha only) a bare number."""
+    allowed = ACTIVATION_ARGUMENTS.get(name, ())
+    if arguments in (None, {}):
+        return {}
+    if not allowed:
+        raise fail("activation", f"{name} takes no arguments, but got {describe(arguments)}", at=(name,))
+    if not isinstance(arguments, dict):
+        if allowed != ("alpha",):
+            raise fail("activation", f"{name} takes a mapping of {', '.join(allowed)}, but got "
+                                     f"{describe(arguments)}", hint=f"e.g. {{{name}: {{{allowed[0]}: 6}}}}",
+                       at=(name,))
+        arguments = {"alpha": arguments}
+        at: tuple = (name,)
+    else:
+        at = ()
+    result = {}
+    for key, number in arguments.items():
+        place = at or (name, key)
+        if key not in allowed:
+            raise fail("activation", f"{name} takes only {', '.join(allowed)}, but got {describe(key)}",
+                       hint=suggest(str(key), allowed), at=place)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
+            raise fail("activation", f"{key} of {name} must be a number, but got {describe(number)}", at=place)
+        if key in _NON_NEGATIVE_ARGUMENTS and number < 0:
+            raise fail("activation", f"{key} of {name} must be non-negative, but got {number}", at=place)
+        result[key] = float(number)
+    return result
+
+
+def make_activation(name: str, arguments: dict[str, float]) -> Activation:
+    """The canonical Activation: alpha defaults filled in; relu's defaults (0 slope and threshold) dropped."""
+    if name in DEFAULT_ALPHA:
+        return Activation(name, arguments.get("alpha", DEFAULT_ALPHA[name]))  # type: ignore[arg-type]
+    relu = {key: value for key, value in arguments.items() if value != 0.0 or key == "max_value"}
+    return Activation(name, **relu)  # type: ignore[arg-type]
+
+
 def activation_value(value: Any) -> Activation:
-    """``relu`` | ``{leaky_relu: 0.1}`` | ``{leaky_relu: {alpha: 0.1}}`` -> Activation."""
-    meaning = "an activation name (" + ", ".join(ACTIVATIONS) + ") or {leaky_relu: {alpha: ...}}"
+    """``relu`` | ``{leaky_relu: 0.1}`` | ``{leaky_relu: {alpha: 0.1}}`` | ``{relu: {max_value: 6}}`` -> Activation."""
+    meaning = ("an activation name (" + ", ".join(ACTIVATIONS) + ") or one with arguments, such as "
+               "{relu: {max_value: 6}}")
     if isinstance(value, Expr):
         return value.deferred(activation_value, "an activation name", Activation("linear"))  # type: ignore[return-value]
     if isinstance(value, Interp):
         raise _expression_misplaced(value, meaning)
     if isinstance(value, str):
         if value in ACTIVATIONS:
-            return Activation(value, DEFAULT_ALPHA.get(value))  # type: ignore[arg-type]
+            return make_activation(value, {})
         raise fail("activation", f"must be {meaning}, but got {describe(value)}",
                    hint=suggest(value, ACTIVATIONS))
     if isinstance(value, dict) and len(value) == 1:
@@ -394,49 +473,58 @@ def activation_value(value: Any) -> Activation:
         if name not in ACTIVATIONS:
             raise fail("activation", f"must be {meaning}, but got {describe(name)}",
                        hint=suggest(name, ACTIVATIONS), at=(name,))
-        if name not in DEFAULT_ALPHA:
-            if arguments not in (None, {}):
-                raise fail("activation", f"{name} takes no arguments, but got {describe(arguments)}",
-                           at=(name,))
-            return Activation(name)
-        if isinstance(arguments, dict):
-            unknown = [key for key in arguments if key != "alpha"]
-            if unknown:
-                raise fail("activation", f"{name} takes only alpha, but got {describe(unknown[0])}",
-                           hint=suggest(str(unknown[0]), ["alpha"]), at=(name, unknown[0]))
-            arguments = arguments.get("alpha", DEFAULT_ALPHA[name])
-            at: tuple = (name, "alpha")
-        else:
-            arguments = DEFAULT_ALPHA[name] if arguments is None else arguments
-            at = (name,)
-        if isinstance(arguments, bool) or not isinstance(arguments, (int, float)):
-            raise fail("activation", f"alpha of {name} must be a number, but got {describe(arguments)}",
-                       at=at)
-        return Activation(name, float(arguments))
+        return make_activation(name, _activation_arguments(name, arguments))
     raise fail("activation", f"must be {meaning}, but got {describe(value)}")
+
+
+def _activation_schema(name: str) -> dict:
+    mapping = {"type": "object", "properties": {key: {"type": "number"} for key in ACTIVATION_ARGUMENTS[name]},
+               "additionalProperties": False}
+    options: list[dict] = [{"type": "null"}, mapping]
+    if name in DEFAULT_ALPHA:
+        options.insert(0, {"type": "number"})
+    return {"anyOf": options}
 
 
 ActivationValue = Annotated[Activation, PlainValidator(activation_value), WithJsonSchema({"anyOf": [
     {"enum": list(ACTIVATIONS)}, {"type": "string", "pattern": EXPRESSION_PATTERN},
     {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
-        name: {"anyOf": [{"type": "number"}, {"type": "null"}, {"type": "object", "properties": {
-            "alpha": {"type": "number"}}, "additionalProperties": False}]} for name in DEFAULT_ALPHA},
+        name: _activation_schema(name) for name in ACTIVATION_ARGUMENTS},
      "additionalProperties": False}]})]
+
+
+def constant_init(value: float) -> str:
+    """The canonical name of a constant initialiser: ``constant(-2.0)``."""
+    return f"constant({float(value)!r})"
+
+
+def _constant(value: Any, at: tuple) -> str:
+    """``{constant: -2}`` or ``{constant: {value: -2}}`` (Keras' Constant; value defaults to 0)."""
+    number = value.get("value", 0.0) if isinstance(value, dict) else value
+    if isinstance(value, dict) and set(value) - {"value"}:
+        key = next(iter(set(value) - {"value"}))
+        raise fail("initializer", f"constant takes only value, but got {describe(key)}", at=(*at, "constant", key))
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
+        raise fail("initializer", f"the value of constant must be a number, but got {describe(number)}",
+                   at=(*at, "constant"))
+    return constant_init(number)
 
 
 def _initializer(value: Any, at: tuple = ()) -> str:
     if isinstance(value, str) and value in INITIALIZERS:
         return value
+    if isinstance(value, dict) and list(value) == ["constant"]:
+        return _constant(value["constant"], at)
     if isinstance(value, (Expr, Interp)):
         raise fail("expression-not-allowed", f"must be an initializer name, but got {describe(value)}", at=at)
     hint = suggest(value, INITIALIZERS) if isinstance(value, str) else None
-    raise fail("initializer", f"must be an initializer ({', '.join(INITIALIZERS)}), but got "
+    raise fail("initializer", f"must be an initializer ({', '.join(INITIALIZERS)}, or {{constant: value}}), but got "
                               f"{describe(value)}", hint=hint, at=at)
 
 
 def init_value(value: Any) -> InitSpec:
-    """``he_normal`` (the kernel's) | ``{kernel: he_normal, bias: zeros}`` -> InitSpec."""
-    if isinstance(value, dict):
+    """``he_normal`` (the kernel's) | ``{constant: 0.5}`` | ``{kernel: he_normal, bias: {constant: -2}}`` -> InitSpec."""
+    if isinstance(value, dict) and list(value) != ["constant"]:
         for key in value:
             if key not in ("kernel", "bias"):
                 raise fail("initializer", f"init takes kernel and bias, but got {describe(key)}",
@@ -446,9 +534,13 @@ def init_value(value: Any) -> InitSpec:
     return InitSpec(kernel=_initializer(value))
 
 
+_CONSTANT_SCHEMA = {"type": "object", "properties": {"constant": {"anyOf": [
+    {"type": "number"}, {"type": "object", "properties": {"value": {"type": "number"}}, "additionalProperties": False}]}},
+    "required": ["constant"], "additionalProperties": False}
+_ONE_INIT_SCHEMA = {"anyOf": [{"enum": list(INITIALIZERS)}, _CONSTANT_SCHEMA]}
 InitValue = Annotated[InitSpec, PlainValidator(init_value), WithJsonSchema({"anyOf": [
-    {"enum": list(INITIALIZERS)},
-    {"type": "object", "properties": {part: {"enum": list(INITIALIZERS)} for part in ("kernel", "bias")},
+    _ONE_INIT_SCHEMA,
+    {"type": "object", "properties": {part: _ONE_INIT_SCHEMA for part in ("kernel", "bias")},
      "additionalProperties": False}]})]
 
 

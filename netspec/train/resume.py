@@ -18,6 +18,7 @@ from netspec.diagnostics import NetspecError, error, render
 from netspec.ir import Graph
 from netspec.spec.train import TrainSpec
 from netspec.train import agreement, multihost, rundir
+from netspec.train.adapt import adapt_normalization, layers_to_adapt
 from netspec.train.rundir import read_run, run_folder_of
 from netspec.train.session import BEST, FIXED_ON_RESUME, LAST, Session, settings
 from netspec.train.transfer import initialize_from
@@ -88,6 +89,13 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
         state = initialize_from(session.logits_graph, session.model_state, train.init_from)
         session.model_state = session.placement.replicate(state)
     _describe_transfer(session, display)
+    if resume is None:  # a resumed run's checkpoint holds the statistics it adapted
+        adapted = adapt_normalization(session, dataset.train.x)
+        if adapted is not None:
+            session.model_state = session.placement.replicate(adapted)
+            if display is not None:
+                names = ", ".join(node.name for node in layers_to_adapt(session.logits_graph))
+                display.message(f"adapted {names} to the training split ({len(dataset.train):,} examples)")
 
     if resume is not None:
         session.directory = directory
