@@ -13,7 +13,7 @@ def errors(text: str) -> list[tuple[int, str]]:
 
 
 def test_one_error_per_instance_of_a_broken_template():
-    """Squeeze-and-excitation without broadcasting fails in every block: all of them are reported."""
+    """A gate whose width cannot broadcast against the features fails in every block: all of them are reported."""
     found = errors("""\
         input: [16, 16, 8]
         blocks:
@@ -22,7 +22,7 @@ def test_one_error_per_instance_of_a_broken_template():
             layers:
               - conv: {K: "${K}", F: 1, name: x}
               - global_pool
-              - dense: "${K}"
+              - dense: 3
               - multiply: {from: [x, dense_1]}
         layers:
           - se: {K: 8}
@@ -32,12 +32,12 @@ def test_one_error_per_instance_of_a_broken_template():
           - flatten
         """)
     assert found == [
-        (9, "multiply 'se_1/multiply_1' needs inputs of one shape, but 'se_1/x' gives (16, 16, 8) and "
-            "'se_1/dense_1' gives (8,)"),
-        (9, "multiply 'se_2/multiply_1' needs inputs of one shape, but 'se_2/x' gives (16, 16, 16) and "
-            "'se_2/dense_1' gives (16,)"),
-        (9, "multiply 'se_3/multiply_1' needs inputs of one shape, but 'se_3/x' gives (16, 16, 4) and "
-            "'se_3/dense_1' gives (4,)"),
+        (9, "multiply 'se_1/multiply_1' needs inputs that broadcast, but 'se_1/x' gives (16, 16, 8) and "
+            "'se_1/dense_1' gives (3,)"),
+        (9, "multiply 'se_2/multiply_1' needs inputs that broadcast, but 'se_2/x' gives (16, 16, 16) and "
+            "'se_2/dense_1' gives (3,)"),
+        (9, "multiply 'se_3/multiply_1' needs inputs that broadcast, but 'se_3/x' gives (16, 16, 4) and "
+            "'se_3/dense_1' gives (3,)"),
     ]
 
 

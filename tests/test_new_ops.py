@@ -394,7 +394,7 @@ def test_new_layers_have_summary_labels_and_diagram_boxes():
   - upsample: {size: [2, 1], interpolation: bilinear, name: d}
   - global_pool: {keepdims: true, name: e}
   - reshape: {shape: [-1], name: f}
-  - subtract: {from: [d, e], name: g}
+  - subtract: {from: [d, f], name: g}
 """, "[4, 4, 3]")
     checked = check_text(text)
     labels = {node.name: type_label(node) for node in checked.graph.nodes}

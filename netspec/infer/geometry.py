@@ -169,11 +169,14 @@ def geometry(analysis: Analysis) -> Geometry:
             if isinstance(node.attrs, ConcatAttrs):
                 inputs = [_shifted(field, pads) if len(pads) == len(field) else field
                           for field, pads in zip(inputs, concat_pads(node.attrs, facts.input_shapes))]
-            spatial = [field for field, shape in zip(inputs, facts.input_shapes) if len(shape) > 1]
+            # only inputs with the output's own spatial extent: one that broadcasts (a squeeze-and-excitation
+            # gate of shape (C,) or (1, 1, C)) has the same value at every position, so it cannot be offset
+            spatial = [field for field, shape in zip(inputs, facts.input_shapes)
+                       if len(shape) > 1 and tuple(shape[:-1]) == tuple(facts.output_shape[:-1])]
             problem = _disagreement(spatial) if len(spatial) > 1 else None
             if problem is not None:
                 misaligned.append((node.name, problem))
-            field = _merge(inputs)
+            field = _merge(spatial or inputs)  # a broadcast gate is global context, not part of the local field
         else:
             field = inputs[0]
         fields[node.name] = field
