@@ -136,6 +136,16 @@ def _disagreement(fields: list[Field]) -> str | None:
     return None
 
 
+def _broadcasts(shape: tuple[int, ...], output: tuple[int, ...]) -> bool:
+    """Whether a merge input is stretched over the output's positions (fewer axes, or size 1 where
+    the output is larger), so it has one value for every position.
+
+    >>> _broadcasts((1, 1, 8), (7, 7, 8)), _broadcasts((16, 16, 4), (32, 32, 8))
+    (True, False)
+    """
+    return len(shape) < len(output) or any(size == 1 < out for size, out in zip(shape[:-1], output[:-1]))
+
+
 def _cells(value: Fraction) -> str:
     return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
 
@@ -172,7 +182,7 @@ def geometry(analysis: Analysis) -> Geometry:
             # only inputs with the output's own spatial extent: one that broadcasts (a squeeze-and-excitation
             # gate of shape (C,) or (1, 1, C)) has the same value at every position, so it cannot be offset
             spatial = [field for field, shape in zip(inputs, facts.input_shapes)
-                       if len(shape) > 1 and tuple(shape[:-1]) == tuple(facts.output_shape[:-1])]
+                       if len(shape) > 1 and not _broadcasts(shape, facts.output_shape)]
             problem = _disagreement(spatial) if len(spatial) > 1 else None
             if problem is not None:
                 misaligned.append((node.name, problem))
