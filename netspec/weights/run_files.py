@@ -1,0 +1,36 @@
+"""netspec's own runs as a weights source: a run folder (its best checkpoint,
+else its last) or one of its ``checkpoints/<name>`` folders, grouped by the
+layer names of the run's spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netspec.diagnostics import NetspecError, error
+from netspec.weights.file import FileLayer, WeightsFile
+
+
+def read_run(path: Path) -> WeightsFile:
+    from netspec.pipeline import load
+    from netspec.train import checkpoint, rundir
+    from netspec.train.resume import run_folder_of
+    from netspec.train.transfer import module_paths
+
+    folder = run_folder_of(path.resolve())
+    spec = folder / rundir.SPEC
+    if not spec.is_file():
+        raise NetspecError([error("no-spec", f"{folder} has no {rundir.SPEC}, so its layers cannot be named")])
+    graph = load(str(spec))
+    chosen = path.resolve()
+    if chosen == folder:
+        best = folder / rundir.CHECKPOINTS / "best"
+        chosen = best if best.exists() else folder / rundir.CHECKPOINTS / "last"
+    arrays, _ = checkpoint.load(chosen)
+    layers = []
+    for name, attributes in module_paths(graph).items():
+        prefix = "model/" + "/".join(attributes) + "/"
+        found = {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
+        if found:
+            layers.append(FileLayer(name, found))
+    ops = {node.name: node.op for node in graph.nodes}
+    return WeightsFile(str(path), "netspec-run", "netspec", layers, ops=ops)
