@@ -36,11 +36,24 @@ def summary(spec) -> Summary:
     return summarize(analysis_of(graph))
 
 
-def build(spec, *, seed: int = 0):
+def build(spec, *, seed: int = 0, weights=None, map: dict[str, str] | None = None, partial: bool = False):
     """Compile a spec (Graph, path or YAML text) into a ``flax.nnx.Module``.
 
     ``model(x)`` maps ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
+    With ``weights`` (a Keras/PyTorch/safetensors file or a netspec run folder,
+    see ``docs/weights.md``) the file's weights are loaded and the import report
+    is printed to stderr; any layer not loaded is an error unless ``partial``.
+    ``map`` pairs file layer names with spec layer names.
     """
     from netspec.builder import build as _build
 
-    return _build(spec, seed=seed)
+    if weights is None:
+        return _build(spec, seed=seed)
+    import sys
+
+    from netspec.weights.load import import_weights
+
+    graph = spec if isinstance(spec, Graph) else load(spec)
+    model = _build(graph, seed=seed)
+    print(import_weights(model, graph, weights, mapping=map, partial=partial), file=sys.stderr)
+    return model

@@ -124,7 +124,7 @@ def _describe_transfer(session: Session, display) -> None:
         return
     for source in session.train.init_from:
         layers = ", ".join(source.layers) if source.layers else "every layer both networks have"
-        display.message(f"init_from {source.checkpoint}: {layers}")
+        display.message(f"init_from {source.checkpoint or source.weights}: {layers}")
     if session.frozen:
         from netspec.pipeline import analysis_of
 

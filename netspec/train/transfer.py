@@ -7,6 +7,7 @@
       freeze: [conv1, "block1/*"]       # layer names or glob patterns (fnmatch: * ? [..])
       freeze: {layers: [fc1], up_to: pool2}
       init_from:                        # one source, or a list of them
+        weights: vgg16_notop.h5         # a pretrained weights file (docs/weights.md), or:
         checkpoint: runs/base           # a run folder (its best checkpoint) or checkpoints/<name>
         spec: base.yaml                 # the spec that run was trained from (default: its spec.yaml)
         layers: [conv1, conv2, conv3]   # names or globs (default: every layer with weights
@@ -29,6 +30,7 @@ JAX when called.
 from __future__ import annotations
 
 import fnmatch
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,12 +65,26 @@ class FreezeSpec(_Strict):
 
 
 class InitFromSpec(_Strict):
-    """Copy weights from a trained run into layers of the same name."""
+    """Copy weights from a trained run into layers of the same name, or from a
+    pretrained weights file (Keras, PyTorch, safetensors; see docs/weights.md)."""
 
-    checkpoint: str = Field(description="run folder (its best checkpoint) or one of its checkpoints/<name>")
+    checkpoint: str | None = Field(None, description="run folder (its best checkpoint) or one of its "
+                                                     "checkpoints/<name>")
     spec: str | None = Field(None, description="spec of that run (default: the run's spec.yaml)")
     layers: list[str] | None = Field(
         None, description="layer names or glob patterns to copy (default: every layer with weights in both)")
+    weights: str | None = Field(None, description="a pretrained weights file (.h5, .weights.h5, .keras, .pth, "
+                                                  ".safetensors), matched by layer name or order")
+    map: dict[str, str] = Field(default_factory=dict, description="weights: file layer name -> spec layer name")
+    partial: bool = Field(False, description="weights: accept a partial load (skipped layers are listed)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InitFromSpec:
+        if (self.checkpoint is None) == (self.weights is None):
+            raise ValueError("init_from needs exactly one of checkpoint: (a netspec run) or weights: (a file)")
+        if self.weights is not None and (self.spec is not None or self.layers is not None):
+            raise ValueError("spec: and layers: apply to checkpoint:, not to weights: (use map: and partial:)")
+        return self
 
 
 def init_from_list(value: Any) -> Any:
@@ -162,11 +178,17 @@ def initialize_from(graph: Graph, model_state, sources: list[InitFromSpec]):
     the source lacks, a weight of a different shape) before changing anything."""
     from netspec.train import checkpoint
 
-    target = _flat_model(model_state)
     paths = module_paths(graph)
     problems: list[Diagnostic] = []
     copied: dict[str, Any] = {}
-    for source in sources:
+    for source in [s for s in sources if s.weights is not None]:  # each raises before changing anything
+        from netspec.weights.load import import_state
+
+        model_state, report = import_state(model_state, graph, source.weights, mapping=source.map or None,
+                                           partial=source.partial)
+        print(report, file=sys.stderr)
+    target = _flat_model(model_state)
+    for source in [s for s in sources if s.checkpoint is not None]:
         found, more = _copies(graph, paths, target, source)
         copied.update(found)
         problems += more

@@ -44,8 +44,11 @@ def check_report(report: ImportReport, *, partial: bool) -> None:
             "weights-nothing", f"no layer of the spec took weights from {report.file}",
             hint="is it the file of another network? `netspec weights inspect FILE` lists its layers")])
     if not report.complete and not partial:
+        skipped = len(report.rows) - len(report.loaded)
         raise NetspecError(report.problems() + [error(
-            "weights-partial", f"{report.totals()}; nothing was loaded",
+            "weights-partial", f"{report.file} fits {len(report.loaded)}/{len(report.rows)} layers of the spec "
+                               f"({skipped} not loaded, {len(report.unexpected)} unexpected in the file); "
+                               "nothing was loaded",
             hint="fix the spec or the file, map names with --map FILE_LAYER=SPEC_LAYER, "
                  "or accept a partial load with --partial (the report lists what is skipped)")])
 
