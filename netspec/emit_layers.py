@@ -83,6 +83,23 @@ def local_response_norm(x, *, size, alpha, beta, bias):
     sums = jax.lax.reduce_window(squares, 0.0, jax.lax.add, window, (1,) * x.ndim, pads)
     return x / (bias + alpha / size * sums) ** beta
 ''',
+    "preprocess_caffe": '''
+def preprocess_caffe(x):
+    """Keras' "caffe" preprocessing of 0-255 RGB images: RGB -> BGR, minus the ImageNet BGR mean."""
+    return x[..., ::-1] - jnp.array([103.939, 116.779, 123.68], x.dtype)
+''',
+    "preprocess_tf": '''
+def preprocess_tf(x):
+    """Keras' "tf" preprocessing of 0-255 images: scaled to [-1, 1]."""
+    return x / 127.5 - 1.0
+''',
+    "preprocess_torch": '''
+def preprocess_torch(x):
+    """torchvision's ImageNet preprocessing of 0-255 RGB images: x/255, minus mean, over std."""
+    mean = jnp.array([0.485, 0.456, 0.406], x.dtype)
+    std = jnp.array([0.229, 0.224, 0.225], x.dtype)
+    return (x / 255.0 - mean) / std
+''',
     "concat_zero_padded": '''
 def concat_zero_padded(values):
     """Depth-concatenate maps after zero-padding each to the largest spatial size
@@ -320,6 +337,11 @@ def emit_lrn(node: Node, inputs: list[Shape]) -> LayerCode:
     return LayerCode(call, helpers=frozenset({"local_response_norm"}))
 
 
+def emit_preprocess(node: Node, inputs: list[Shape]) -> LayerCode:
+    helper = f"preprocess_{node.attrs.mode}"
+    return LayerCode(f"{helper}({{0}})", helpers=frozenset({helper}))
+
+
 def emit_zero_pad(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs: ZeroPadAttrs = node.attrs
     pads = ((0, 0), *(tuple(pair) for pair in attrs.padding), (0, 0))
@@ -364,6 +386,7 @@ EMIT_RULES: dict[str, Callable[[Node, list[Shape]], LayerCode]] = {
     "batchnorm": emit_batchnorm,
     "layernorm": emit_layernorm,
     "lrn": emit_lrn,
+    "preprocess": emit_preprocess,
     "zero_pad": emit_zero_pad,
     "activation": emit_activation,
     "add": emit_add,

@@ -187,11 +187,21 @@ class ConcatAttrs:
     pad: Literal["error", "zero"] = "error"
 
 
+@dataclass(frozen=True)
+class PreprocessAttrs:
+    """The input contract of a set of pretrained weights, applied in-graph to raw 0-255 RGB
+    images (Keras ``imagenet_utils.preprocess_input`` / torchvision transforms):
+    ``caffe`` RGB->BGR then minus the ImageNet BGR mean; ``tf`` x/127.5 - 1;
+    ``torch`` x/255 then (x - ImageNet mean) / ImageNet std."""
+
+    mode: Literal["caffe", "tf", "torch"]
+
+
 Attrs = Union[
     InputAttrs, ConvAttrs, DepthwiseConvAttrs, SeparableConvAttrs, PoolAttrs,
     GlobalPoolAttrs, DenseAttrs, FlattenAttrs, DropoutAttrs, BatchNormAttrs,
     LayerNormAttrs, LRNAttrs, ZeroPadAttrs, ActivationAttrs, AddAttrs,
-    MultiplyAttrs, ConcatAttrs,
+    MultiplyAttrs, ConcatAttrs, PreprocessAttrs,
 ]
 
 # op name -> attrs class; the single list of primitive ops.
@@ -213,6 +223,7 @@ OPS: dict[str, type] = {
     "add": AddAttrs,
     "multiply": MultiplyAttrs,
     "concat": ConcatAttrs,
+    "preprocess": PreprocessAttrs,
 }
 
 

@@ -49,6 +49,7 @@ from netspec.ir import (
     Graph,
     InputAttrs,
     Node,
+    PreprocessAttrs,
     Scope,
 )
 from netspec.resolve_layers import LAYOUTS, WINDOWED, Values, auto_base, primitive
@@ -159,8 +160,12 @@ class _Resolver:
         spec = self.spec
         input_span = self.doc.span(("input",))
         self.add_node("input", "input", InputAttrs(tuple(spec.input)), (), input_span, _Context())
+        first = "input"
+        if spec.preprocess not in (None, "none"):  # the weights' input contract, part of the graph
+            first = self.add_node("preprocess", "preprocess", PreprocessAttrs(spec.preprocess), ("input",),
+                                  self.doc.span(("preprocess",)), _Context())
         try:
-            last = self.expand_list(spec.layers, ("layers",), _Context(), "input")
+            last = self.expand_list(spec.layers, ("layers",), _Context(), first)
         except _TooLarge:
             return None, self.diagnostics
         self.report_pending()

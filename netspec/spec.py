@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -341,6 +341,9 @@ class Spec(BaseModel):
     init: InitValue | None = Field(None, description="network-wide default initialisers, e.g. "
                                                      "{kernel: he_normal, bias: zeros}")
     train: TrainSpec | None = Field(None, description="how to train it (loss, optimizer, schedule, ...)")
+    preprocess: Literal["caffe", "tf", "torch", "none"] | None = Field(
+        None, description="the input contract of pretrained weights, applied in-graph to 0-255 RGB images: "
+                          "caffe (RGB->BGR, minus ImageNet mean), tf (to [-1, 1]), torch (/255, ImageNet mean/std)")
 
 
 # --- validation -------------------------------------------------------------------------------------

@@ -226,3 +226,42 @@ def test_order_matching_pairs_the_nth_weighted_layers(tmp_path):
     report = match(read_weights(FIXTURES / "torch_net.safetensors"), graph)
     assert report.mode == "order"
     assert [(row.layer, row.source) for row in report.rows][:2] == [("conv2d_1", "0"), ("batchnorm_1", "1")]
+
+
+# --- preprocess: the input contract of the weights ------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
+def test_preprocess_matches_keras_and_torchvision(mode, tmp_path):
+    """In-graph preprocessing equals Keras' preprocess_input / torchvision's Normalize, as recorded."""
+    from netspec.builder import layer_outputs
+
+    recorded = np.load(FIXTURES / "preprocess.npz")
+    spec = tmp_path / "p.yaml"
+    spec.write_text(f"name: p\ninput: [4, 4, 3]\npreprocess: {mode}\nlayers: [flatten, {{dense: {{units: 2}}}}]\n")
+    model = netspec.build(spec)
+    seen = layer_outputs(model, recorded["raw"], ["preprocess"])["preprocess"]
+    np.testing.assert_allclose(np.asarray(seen), recorded[mode], rtol=1e-5, atol=1e-4)
+    assert f"preprocess {mode}" in str(netspec.summary(spec))
+
+
+def test_preprocess_is_part_of_the_exported_network_and_none_adds_nothing(tmp_path):
+    from netspec.emit import emit_source
+    from netspec.pipeline import analysis_of
+
+    spec = tmp_path / "p.yaml"
+    spec.write_text("name: p\ninput: [4, 4, 3]\npreprocess: caffe\nlayers: [flatten]\n")
+    graph = netspec.load(spec)
+    assert [node.op for node in graph.nodes] == ["input", "preprocess", "flatten"]
+    assert "x = preprocess_caffe(x)" in emit_source(graph, analysis_of(graph))
+    spec.write_text("name: p\ninput: [4, 4, 3]\npreprocess: none\nlayers: [flatten]\n")
+    assert [node.op for node in netspec.load(spec).nodes] == ["input", "flatten"]
+
+
+def test_preprocess_that_needs_rgb_is_an_error_at_its_line(tmp_path):
+    spec = tmp_path / "p.yaml"
+    spec.write_text("name: p\ninput: [4, 4, 1]\npreprocess: torch\nlayers: [flatten]\n")
+    with pytest.raises(NetspecError) as excinfo:
+        netspec.load(spec)
+    (problem,) = excinfo.value.diagnostics
+    assert problem.span.line == 3 and "needs RGB images (3 channels)" in problem.message
