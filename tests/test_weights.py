@@ -224,8 +224,36 @@ def test_order_matching_pairs_the_nth_weighted_layers(tmp_path):
 
     graph = netspec.load(FIXTURES / "torch_net.yaml")
     report = match(read_weights(FIXTURES / "torch_net.safetensors"), graph)
-    assert report.mode == "order"
+    assert report.mode == "order (shape-guided)"
     assert [(row.layer, row.source) for row in report.rows][:2] == [("conv2d_1", "0"), ("batchnorm_1", "1")]
+
+
+def test_safetensors_order_is_guided_by_shapes_when_names_sort_out_of_order(tmp_path):
+    """safetensors keeps no module order: 'bn1' sorts before 'conv1', and the shapes put them right."""
+    from safetensors.numpy import save_file
+
+    from netspec.builder import layer_module
+
+    rng = np.random.default_rng(0)
+    arrays = {"conv1.weight": rng.normal(size=(4, 3, 3, 3)).astype("float32"),
+              "bn1.weight": rng.normal(size=4).astype("float32"), "bn1.bias": rng.normal(size=4).astype("float32"),
+              "bn1.running_mean": rng.normal(size=4).astype("float32"),
+              "bn1.running_var": rng.uniform(1, 2, size=4).astype("float32"),
+              "bn1.num_batches_tracked": np.zeros((), np.int64),
+              "fc.weight": rng.normal(size=(2, 4)).astype("float32"), "fc.bias": np.zeros(2, "float32")}
+    save_file(arrays, tmp_path / "w.safetensors")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: s\ninput: [8, 8, 3]\nlayers:\n  - conv: {K: 4, F: 3, bias: false}\n"
+                    "  - batchnorm: {epsilon: 1.0e-5}\n  - global_pool\n  - dense: {units: 2}\n")
+    graph = netspec.load(spec)
+    from netspec.weights.load import import_weights
+
+    model = netspec.build(graph)
+    report = import_weights(model, graph, tmp_path / "w.safetensors")
+    assert [row.source for row in report.rows] == ["conv1", "bn1", "fc"]
+    np.testing.assert_array_equal(layer_module(model, "conv2d_1").kernel[...],
+                                  arrays["conv1.weight"].transpose(2, 3, 1, 0))
+    np.testing.assert_array_equal(layer_module(model, "batchnorm_1").var[...], arrays["bn1.running_var"])
 
 
 # --- preprocess: the input contract of the weights ------------------------------------------

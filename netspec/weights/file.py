@@ -43,6 +43,9 @@ class WeightsFile:
     layout: Layout
     layers: list[FileLayer]
     ordered: bool = True
+    # the order is only approximate (safetensors: natural name order): order matching then
+    # takes, for each spec layer, the first remaining file layer whose shapes fit
+    guided: bool = False
     notes: list[str] = field(default_factory=list)
     # netspec runs: the spec the arrays belong to (layer name -> its netspec op), for conversion
     ops: dict[str, str] = field(default_factory=dict)

@@ -163,6 +163,19 @@ def pair_layers(weights: WeightsFile, nodes: list[Node], mapping: dict[str, str]
     return "order", pairs, weights.layers[len(nodes):]
 
 
+def guided_pairs(weights: WeightsFile, nodes: list[Node], fits) -> tuple[list, list[FileLayer]]:
+    """Order matching for a file whose order is only approximate: each spec layer takes the
+    first remaining file layer that ``fits(node, layer)``, else the first remaining one."""
+    remaining = list(weights.layers)
+    pairs = []
+    for node in nodes:
+        chosen = next((layer for layer in remaining if fits(node, layer)), remaining[0] if remaining else None)
+        if chosen is not None:
+            remaining.remove(chosen)
+        pairs.append((node, chosen))
+    return pairs, remaining
+
+
 def match(weights: WeightsFile, graph: Graph, mapping: dict[str, str] | None = None,
           targets: dict[str, dict[str, tuple[int, ...]]] | None = None) -> ImportReport:
     """The import report of ``weights`` into ``graph``, holding the converted arrays of each
@@ -173,20 +186,33 @@ def match(weights: WeightsFile, graph: Graph, mapping: dict[str, str] | None = N
     nodes = weighted_nodes(graph)
     mode, pairs, unexpected = pair_layers(weights, nodes, mapping)
     shapes = {name: facts.output_shape for name, facts in analysis_of(graph).layers.items()}
+
+    done: dict[tuple[str, int], tuple[dict, str]] = {}  # guided matching tries each pair once
+
+    def converted(node: Node, layer: FileLayer) -> tuple[dict, str]:
+        key = (node.name, id(layer))
+        if key not in done:
+            try:
+                arrays = convert(layer, weights.layout, node, flatten_shape=flatten_source_shape(
+                    graph, node, shapes) if weights.layout == "torch" else None)
+                done[key] = arrays, _shape_problem(arrays, (targets or {}).get(node.name))
+            except ConversionError as exc:
+                done[key] = {}, str(exc)
+        return done[key]
+
+    if mode == "order" and weights.guided:
+        pairs, unexpected = guided_pairs(weights, nodes, lambda node, layer: not converted(node, layer)[1])
+        mode = "order (shape-guided)"
     report = ImportReport(weights.path, weights.format, mode, [], unexpected, list(weights.notes))
     if mode == "name" and not weights.ordered:
         report.notes.append("the file does not record its layer order, so only names can match")
     for node, layer in pairs:
         if layer is None:
-            hint = "the file has no layer of this name" if mode != "order" else "the file has fewer layers"
+            hint = "the file has no layer of this name" if mode == "name" else "the file has fewer layers"
             report.rows.append(Row(node.name, node.op, MISSING, detail=hint))
             continue
-        try:
-            arrays = convert(layer, weights.layout, node, flatten_shape=flatten_source_shape(graph, node, shapes)
-                             if weights.layout == "torch" else None)
-            problem = _shape_problem(arrays, (targets or {}).get(node.name))
-        except ConversionError as exc:
-            problem = str(exc)
+        arrays, problem = converted(node, layer)
+        done.pop((node.name, id(layer)), None)  # keep no converted copy longer than needed
         if problem:
             report.rows.append(Row(node.name, node.op, MISMATCH, layer.name, problem))
             continue

@@ -91,10 +91,10 @@ def read_safetensors(path: Path) -> WeightsFile:
     layers, skipped = group_by_module(_strip_prefix(flat))
     layers.sort(key=lambda layer: natural_key(layer.name))
     notes = [f"ignored {len(skipped)} num_batches_tracked counter(s)"] if skipped else []
-    notes.append("safetensors records no module order: layers are taken in natural name order "
-                 "(features.2 before features.10), right for nn.Sequential models; otherwise match by name "
-                 "or map:, or read the .pth file")
-    return WeightsFile(str(path), "safetensors", "torch", layers, notes=notes)
+    notes.append("safetensors records no module order: each spec layer takes the first layer in natural "
+                 "name order (features.2 before features.10) whose shapes fit; check the report, or use "
+                 "map: or the .pth file")
+    return WeightsFile(str(path), "safetensors", "torch", layers, notes=notes, guided=True)
 
 
 def natural_key(name: str) -> tuple:
