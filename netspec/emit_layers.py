@@ -85,20 +85,21 @@ def local_response_norm(x, *, size, alpha, beta, bias):
 ''',
     "preprocess_caffe": '''
 def preprocess_caffe(x):
-    """Keras' "caffe" preprocessing of 0-255 RGB images: RGB -> BGR, minus the ImageNet BGR mean."""
-    return x[..., ::-1] - jnp.array([103.939, 116.779, 123.68], x.dtype)
+    """Keras' "caffe" preprocessing of RGB images in [0, 1] (netspec's data scale) taken to 0-255:
+    RGB -> BGR, minus the ImageNet BGR mean."""
+    return (x * 255.0)[..., ::-1] - jnp.array([103.939, 116.779, 123.68], x.dtype)
 ''',
     "preprocess_tf": '''
 def preprocess_tf(x):
-    """Keras' "tf" preprocessing of 0-255 images: scaled to [-1, 1]."""
-    return x / 127.5 - 1.0
+    """Keras' "tf" preprocessing (0-255 -> [-1, 1]) of images in [0, 1] (netspec's data scale)."""
+    return x * 2.0 - 1.0
 ''',
     "preprocess_torch": '''
 def preprocess_torch(x):
-    """torchvision's ImageNet preprocessing of 0-255 RGB images: x/255, minus mean, over std."""
+    """torchvision's ImageNet normalisation of RGB images in [0, 1] (ToTensor's scale): minus mean, over std."""
     mean = jnp.array([0.485, 0.456, 0.406], x.dtype)
     std = jnp.array([0.229, 0.224, 0.225], x.dtype)
-    return (x / 255.0 - mean) / std
+    return (x - mean) / std
 ''',
     "concat_zero_padded": '''
 def concat_zero_padded(values):

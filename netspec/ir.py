@@ -189,10 +189,10 @@ class ConcatAttrs:
 
 @dataclass(frozen=True)
 class PreprocessAttrs:
-    """The input contract of a set of pretrained weights, applied in-graph to raw 0-255 RGB
-    images (Keras ``imagenet_utils.preprocess_input`` / torchvision transforms):
-    ``caffe`` RGB->BGR then minus the ImageNet BGR mean; ``tf`` x/127.5 - 1;
-    ``torch`` x/255 then (x - ImageNet mean) / ImageNet std."""
+    """The input contract of a set of pretrained weights, applied in-graph to RGB images in
+    [0, 1] (what netspec's data sources give), exactly Keras' ``preprocess_input`` of the same
+    image in 0-255 / torchvision's ``ToTensor`` + ``Normalize``: ``caffe`` 255x, RGB->BGR, minus
+    the ImageNet BGR mean; ``tf`` 2x - 1; ``torch`` (x - ImageNet mean) / ImageNet std."""
 
     mode: Literal["caffe", "tf", "torch"]
 

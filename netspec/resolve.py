@@ -164,6 +164,14 @@ class _Resolver:
         if spec.preprocess not in (None, "none"):  # the weights' input contract, part of the graph
             first = self.add_node("preprocess", "preprocess", PreprocessAttrs(spec.preprocess), ("input",),
                                   self.doc.span(("preprocess",)), _Context())
+        self.base_info = None
+        if spec.base is not None:  # another spec's layers, then ours (netspec.compose)
+            from netspec.compose import expand_base
+
+            first = expand_base(self, spec.base, first, own_preprocess=spec.preprocess is not None,
+                                context=_Context())
+            if first is None:
+                return None, sorted(self.diagnostics, key=_position)
         try:
             last = self.expand_list(spec.layers, ("layers",), _Context(), first)
         except _TooLarge:
@@ -176,6 +184,8 @@ class _Resolver:
         graph = Graph(name=name, input_shape=tuple(spec.input), nodes=tuple(self.nodes), output=output,
                       source_path=self.doc.path, description=spec.description, reference=spec.reference,
                       train=spec.train)
+        if self.base_info is not None:
+            graph.meta["base"] = self.base_info
         self.check_freeze(graph)
         self.diagnostics.sort(key=_position)
         if any(diagnostic.is_error for diagnostic in self.diagnostics):

@@ -41,6 +41,7 @@ from pydantic_core import PydanticCustomError
 
 from netspec.diagnostics import Diagnostic, Span, error
 from netspec.source import SourceDoc
+from netspec.spec_base import BaseNetwork
 from netspec.spec_errors import convert_errors
 from netspec.spec_layers import CONV_ALIASES, LAYER_ARGS, LayerArgs
 from netspec.spec_prepass import IDENTIFIER, check_template_names, substitute_expressions, template_params
@@ -341,9 +342,12 @@ class Spec(BaseModel):
     init: InitValue | None = Field(None, description="network-wide default initialisers, e.g. "
                                                      "{kernel: he_normal, bias: zeros}")
     train: TrainSpec | None = Field(None, description="how to train it (loss, optimizer, schedule, ...)")
+    base: BaseNetwork | None = Field(None, description="a base network: {spec: FILE, up_to: LAYER, weights: "
+                                                       "FILE | imagenet}; layers: continue from up_to")
     preprocess: Literal["caffe", "tf", "torch", "none"] | None = Field(
-        None, description="the input contract of pretrained weights, applied in-graph to 0-255 RGB images: "
-                          "caffe (RGB->BGR, minus ImageNet mean), tf (to [-1, 1]), torch (/255, ImageNet mean/std)")
+        None, description="the input contract of pretrained weights, applied in-graph to RGB images in [0, 1] "
+                          "(netspec's data scale): caffe (x255, RGB->BGR, minus ImageNet mean), tf (to [-1, 1]), "
+                          "torch (ImageNet mean/std)")
 
 
 # --- validation -------------------------------------------------------------------------------------

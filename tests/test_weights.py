@@ -268,7 +268,7 @@ def test_preprocess_matches_keras_and_torchvision(mode, tmp_path):
     spec = tmp_path / "p.yaml"
     spec.write_text(f"name: p\ninput: [4, 4, 3]\npreprocess: {mode}\nlayers: [flatten, {{dense: {{units: 2}}}}]\n")
     model = netspec.build(spec)
-    seen = layer_outputs(model, recorded["raw"], ["preprocess"])["preprocess"]
+    seen = layer_outputs(model, recorded["raw"] / 255.0, ["preprocess"])["preprocess"]  # netspec's [0, 1] data
     np.testing.assert_allclose(np.asarray(seen), recorded[mode], rtol=1e-5, atol=1e-4)
     assert f"preprocess {mode}" in str(netspec.summary(spec))
 

@@ -54,14 +54,14 @@ def check_report(report: ImportReport, *, partial: bool) -> None:
 
 
 def import_state(model_state, graph: Graph, path: str | Path, *, mapping: dict[str, str] | None = None,
-                 partial: bool = False, prefix: str = "model"):
+                 partial: bool = False, only: set[str] | None = None):
     """``(state, report)``: ``model_state`` (``nnx.state`` of ``graph``'s network) with the file's
     weights in. Raises a diagnostic per problem (unless ``partial``), before changing anything."""
     from netspec.train import checkpoint
     from netspec.train.transfer import module_paths
 
     flat = checkpoint.flatten({"model": model_state})
-    report = match(read_weights(path), graph, mapping, layer_shapes(flat, graph))
+    report = match(read_weights(path), graph, mapping, layer_shapes(flat, graph), only=only)
     check_report(report, partial=partial)
     paths = module_paths(graph)
     for name, arrays in report.arrays.items():
@@ -79,3 +79,16 @@ def import_weights(model, graph: Graph, path: str | Path, *, mapping: dict[str, 
     state, report = import_state(nnx.state(model), graph, path, mapping=mapping, partial=partial)
     nnx.update(model, state)
     return report
+
+
+def import_base_state(model_state, graph: Graph, base: dict | None):
+    """``(state, report or None)``: the weights of a spec's ``base:`` (``graph.meta["base"]``, see
+    :mod:`netspec.compose`) loaded into exactly the base's layers, when it names weights."""
+    if not base or not base.get("weights"):
+        return model_state, None
+    path = base["weights"]
+    if path == "imagenet":
+        from netspec.weights.published import published_weights
+
+        path = published_weights(base["network"], top=base["top"])
+    return import_state(model_state, graph, path, only=set(base["layers"]))

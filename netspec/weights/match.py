@@ -55,6 +55,7 @@ class ImportReport:
     unexpected: list[FileLayer] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     arrays: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    extra_expected: bool = False  # a base network's import: file layers past its last layer are fine
 
     @property
     def loaded(self) -> list[Row]:
@@ -62,7 +63,7 @@ class ImportReport:
 
     @property
     def complete(self) -> bool:
-        return not self.unexpected and len(self.loaded) == len(self.rows)
+        return (self.extra_expected or not self.unexpected) and len(self.loaded) == len(self.rows)
 
     @property
     def parameters(self) -> int:
@@ -107,7 +108,7 @@ class ImportReport:
                                                       f"{self.file}", hint=row.detail or None))
             elif row.status == MISMATCH:
                 found.append(error("weights-shape", f"layer '{row.layer}' <- '{row.source}': {row.detail}"))
-        for layer in self.unexpected:
+        for layer in [] if self.extra_expected else self.unexpected:
             found.append(error("weights-unexpected", f"{self.file} has weights for '{layer.name}', "
                                                      f"which no layer of the spec takes"))
         return found
@@ -177,13 +178,16 @@ def guided_pairs(weights: WeightsFile, nodes: list[Node], fits) -> tuple[list, l
 
 
 def match(weights: WeightsFile, graph: Graph, mapping: dict[str, str] | None = None,
-          targets: dict[str, dict[str, tuple[int, ...]]] | None = None) -> ImportReport:
+          targets: dict[str, dict[str, tuple[int, ...]]] | None = None,
+          only: set[str] | None = None) -> ImportReport:
     """The import report of ``weights`` into ``graph``, holding the converted arrays of each
     loaded layer (``report.arrays[layer][key]``). ``targets`` gives each layer's array shapes
-    in the built network (``{layer: {key: shape}}``); without it they are not checked."""
+    in the built network (``{layer: {key: shape}}``); without it they are not checked.
+    ``only`` limits the import to those spec layers (a base network's): file layers left
+    over are then listed but expected."""
     from netspec.pipeline import analysis_of
 
-    nodes = weighted_nodes(graph)
+    nodes = [node for node in weighted_nodes(graph) if only is None or node.name in only]
     mode, pairs, unexpected = pair_layers(weights, nodes, mapping)
     shapes = {name: facts.output_shape for name, facts in analysis_of(graph).layers.items()}
 
@@ -203,7 +207,8 @@ def match(weights: WeightsFile, graph: Graph, mapping: dict[str, str] | None = N
     if mode == "order" and weights.guided:
         pairs, unexpected = guided_pairs(weights, nodes, lambda node, layer: not converted(node, layer)[1])
         mode = "order (shape-guided)"
-    report = ImportReport(weights.path, weights.format, mode, [], unexpected, list(weights.notes))
+    report = ImportReport(weights.path, weights.format, mode, [], unexpected, list(weights.notes),
+                          extra_expected=only is not None)
     if mode == "name" and not weights.ordered:
         report.notes.append("the file does not record its layer order, so only names can match")
     for node, layer in pairs:
