@@ -18,6 +18,10 @@ def read_run(path: Path) -> WeightsFile:
 
     folder = run_folder_of(path.resolve())
     spec = folder / rundir.SPEC
+    # the spec where it was trained from first: a base: path in it is relative to that folder
+    original = rundir.read_json(folder / rundir.RUN).get("spec_path")
+    if original and Path(original).is_file():
+        spec = Path(original)
     if not spec.is_file():
         raise NetspecError([error("no-spec", f"{folder} has no {rundir.SPEC}, so its layers cannot be named")])
     graph = load(str(spec))
@@ -26,8 +30,12 @@ def read_run(path: Path) -> WeightsFile:
         best = folder / rundir.CHECKPOINTS / "best"
         chosen = best if best.exists() else folder / rundir.CHECKPOINTS / "last"
     arrays, _ = checkpoint.load(chosen)
+    from netspec.weights.convert import KERAS_ROLES
+
     layers = []
     for name, attributes in module_paths(graph).items():
+        if graph.node(name).op not in KERAS_ROLES:  # dropout keeps only RNG state
+            continue
         prefix = "model/" + "/".join(attributes) + "/"
         found = {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
         if found:

@@ -20,12 +20,13 @@ from netspec.weights.match import ImportReport
 
 def write_imported_run(graph: Graph, weights: str | Path, out: str | Path, *,
                        mapping: dict[str, str] | None = None, partial: bool = False,
-                       spec_text: str | None = None) -> tuple[Path, ImportReport]:
-    """Import ``weights`` into ``graph``'s network and save it as a run at ``out``."""
+                       spec_text: str | None = None, base: dict | None = None) -> tuple[Path, ImportReport]:
+    """Import ``weights`` into ``graph``'s network and save it as a run at ``out``; with ``base``
+    (``graph.meta["base"]``) and no ``weights``, the weights its ``base:`` names."""
     from netspec.standardize import Standardizer
     from netspec.train import rundir
     from netspec.train.session import BEST, LAST, Session, settings
-    from netspec.weights.load import import_state
+    from netspec.weights.load import import_base_state, import_state
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):  # checked before the (slow) import
@@ -34,8 +35,12 @@ def write_imported_run(graph: Graph, weights: str | Path, out: str | Path, *,
     standardizer = Standardizer("none")
     session = Session(graph, train, task="classification", standardizer=standardizer,
                       train_examples=train.batch_size, directory=None)
-    state, report = import_state(session.model_state, session.logits_graph, weights,
-                                 mapping=mapping, partial=partial)
+    if weights is None:
+        state, report = import_base_state(session.model_state, session.logits_graph, base)
+        weights = report.file
+    else:
+        state, report = import_state(session.model_state, session.logits_graph, weights,
+                                     mapping=mapping, partial=partial)
     session.model_state = session.placement.replicate(state)
     directory = rundir.create(out)
     session.directory = directory
