@@ -46,6 +46,7 @@ CASES = [
     Case("keras", "ResNet50", "specs/resnet50.yaml", "conv4_block6_out", "conv4"),
     Case("torch", "resnet18", "specs/resnet18.yaml", "layer3", "layer3"),
     Case("torch", "vgg16", "specs/vgg16.yaml", "features.23", "block4_pool"),
+    Case("torch", "alexnet", "specs/alexnet.yaml", "features.12", "pool5"),
     # the hook for the Keras specs of issue 10 (skipped until their files exist)
     Case("keras", "InceptionV3", "specs/inception_v3.yaml", "mixed5", "mixed5"),
     Case("keras", "MobileNet", "specs/mobilenet.yaml", "conv_pw_13_relu", "conv_pw_13_relu"),
