@@ -194,7 +194,7 @@ def run_case(case: Case, x: np.ndarray) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     lines = ["| reference | spec | file | matched by | layers | parameters | logits rel. diff | top-1 | "
-             "intermediate (rel. diff) | import s |",
+             "intermediate (rel. diff) | import + run, s |",
              "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |"]
     for row in rows:
         case = row["case"]
@@ -207,7 +207,7 @@ def table(rows: list[dict]) -> str:
             lines.append(
                 f"| {title} | `{case.spec}` | {row['format']} ({row['size'] / 2**20:,.0f} MiB) | {row['mode']} | "
                 f"{row['layers']} | {row['params']:,} | {row['logits']:.1e} | {row['top1']:.0%} | "
-                f"`{row['point'].rsplit('/', 1)[-1]}` {row['inner']:.1e} | {row['seconds']:.0f} |")
+                f"`{case.layer}` {row['inner']:.1e} | {row['seconds']:.0f} |")
     return "\n".join(lines)
 
 
