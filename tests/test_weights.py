@@ -293,3 +293,23 @@ def test_preprocess_that_needs_rgb_is_an_error_at_its_line(tmp_path):
         netspec.load(spec)
     (problem,) = excinfo.value.diagnostics
     assert problem.span.line == 3 and "needs RGB images (3 channels)" in problem.message
+
+
+def test_import_usage_errors_are_diagnostics(tmp_path, capsys):
+    spec = str(FIXTURES / "keras_net.yaml")
+    assert main(["weights", "import", spec, "--out", str(tmp_path / "a")]) == 1
+    assert "names no weights" in capsys.readouterr().err
+    assert main(["weights", "import", spec, str(FIXTURES / "keras_legacy.h5"), "--map", "fc1",
+                 "--out", str(tmp_path / "b")]) == 1
+    assert "--map takes FILE_LAYER=SPEC_LAYER, but got 'fc1'" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_import_report_as_json(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["weights", "import", str(FIXTURES / "torch_net.yaml"), str(FIXTURES / "torch_net.safetensors"),
+                 "--out", str(out), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["loaded"], report["total"], report["parameters"]) == (5, 5, 1003)
+    assert [row["source"] for row in report["layers"]] == ["0", "1", "3", "6", "9"]
+    assert report["run"] == str(out)
