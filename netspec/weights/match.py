@@ -224,6 +224,9 @@ def match(weights: WeightsFile, graph: Graph, mapping: dict[str, str] | None = N
         report.rows.append(Row(node.name, node.op, LOADED, layer.name,
                                params=sum(int(np.prod(a.shape)) for a in arrays.values())))
         report.arrays[node.name] = arrays
+    if weights.layout == "torch" and any(row.status == MISMATCH for row in report.rows):
+        report.notes.append("file shapes are shown converted to netspec's layout (kernels (*K, in, out), "
+                            "dense (in, out))")
     return report
 
 
