@@ -108,3 +108,15 @@ def test_imagenet_is_looked_up_in_the_caches_and_hash_checked(tmp_path, monkeypa
     assert published_weights("vgg16", top=False) == fake
     with pytest.raises(NetspecError, match="knows no published weights"):
         published_weights("lenet5", top=True)
+
+
+def test_weights_import_imagenet_names_the_missing_file(tmp_path, monkeypatch, capsys):
+    from netspec.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NETSPEC_WEIGHTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["weights", "import", str(ROOT / "specs/resnet18.yaml"), "imagenet", "--out", "run"]) == 1
+    err = capsys.readouterr().err
+    assert "resnet18-f37072fd.pth" in err and "https://download.pytorch.org/models/" in err
+    assert not (tmp_path / "run").exists()

@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     load = sub.add_parser("import", help="load FILE into SPEC's network and write a run folder")
     load.add_argument("spec", metavar="SPEC", help="spec file (YAML)")
     load.add_argument("file", metavar="FILE", nargs="?", default=None,
-                      help="weights file or netspec run folder (default: the weights its base: names)")
+                      help="weights file, netspec run folder, or imagenet (the zoo spec's published file, "
+                           "from the caches); default: the weights its base: names")
     load.add_argument("--out", required=True, metavar="RUN", help="run folder to write (must not exist)")
     add_match_flags(load)
     load.add_argument("--format", choices=("table", "json"), default="table", help="how to print the report")
@@ -80,6 +81,8 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from netspec.diagnostics import NetspecError, error
     from netspec.pipeline import load
     from netspec.weights.run_writer import write_imported_run
@@ -90,7 +93,12 @@ def run_import(args: argparse.Namespace) -> int:
     if args.file is None and not base.get("weights"):
         raise NetspecError([error("no-weights-file", f"{args.spec} names no weights (no base: {{weights: ...}})",
                                   hint="pass the weights FILE")])
-    directory, report = write_imported_run(graph, args.file, args.out, mapping=mapping, partial=args.partial,
+    weights = args.file
+    if weights == "imagenet" and not Path(weights).exists():  # the published file, from the caches
+        from netspec.weights.published import published_weights
+
+        weights = str(published_weights(graph.name, top=True))
+    directory, report = write_imported_run(graph, weights, args.out, mapping=mapping, partial=args.partial,
                                            base=base if args.file is None else None)
     if args.format == "json":
         print(json.dumps({**report.to_dict(), "run": str(directory)}, indent=1))
