@@ -313,3 +313,34 @@ def test_import_report_as_json(tmp_path, capsys):
     assert (report["loaded"], report["total"], report["parameters"]) == (5, 5, 1003)
     assert [row["source"] for row in report["layers"]] == ["0", "1", "3", "6", "9"]
     assert report["run"] == str(out)
+
+
+def _keras_resnet_names(blocks: tuple[int, ...]) -> list[tuple[str, str]]:
+    """(layer name, kind) of every weighted layer keras.applications.ResNet* builds."""
+    names = [("conv1_conv", "conv"), ("conv1_bn", "bn")]
+    for stage, count in zip((2, 3, 4, 5), blocks):
+        for block in range(1, count + 1):
+            parts = ("0", "1", "2", "3") if block == 1 else ("1", "2", "3")
+            names += [(f"conv{stage}_block{block}_{part}_{kind}", kind) for part in parts for kind in ("conv", "bn")]
+    return names + [("predictions", "dense")]
+
+
+@pytest.mark.parametrize(("spec", "names"), [
+    ("specs/resnet50.yaml", _keras_resnet_names((3, 4, 6, 3))),
+    ("specs/resnet152.yaml", _keras_resnet_names((3, 8, 36, 3))),
+    ("specs/vgg16.yaml", [(f"block{b}_conv{c}", "conv") for b, n in zip(range(1, 6), (2, 2, 3, 3, 3))
+                          for c in range(1, n + 1)] + [("fc1", "dense"), ("fc2", "dense"), ("predictions", "dense")]),
+])
+def test_zoo_specs_answer_to_every_keras_layer_name(spec, names):
+    """Keras' names pair with every weighted layer of the zoo spec (no map), in a file whose
+    layers are shuffled: matching is by name, not by order."""
+    from netspec.weights import FileLayer, WeightsFile, match
+
+    roles = {"conv": ("kernel", "bias"), "dense": ("kernel", "bias"),
+             "bn": ("gamma", "beta", "moving_mean", "moving_variance")}
+    layers = [FileLayer(name, {f"{name}/{role}:0": np.zeros(1, np.float32) for role in roles[kind]})
+              for name, kind in names]
+    layers = layers[1::2] + layers[::2]
+    report = match(WeightsFile("keras.h5", "keras-h5", "keras", layers), netspec.load(Path(__file__).parent.parent / spec))
+    assert report.mode == "name" and report.complete, str(report)[-2000:]
+    assert len(report.loaded) == len(names)
