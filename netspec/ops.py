@@ -44,6 +44,7 @@ from netspec.ir import (
     LRNAttrs,
     MultiplyAttrs,
     PoolAttrs,
+    PreprocessAttrs,
     SeparableConvAttrs,
     ZeroPadAttrs,
 )
@@ -87,6 +88,7 @@ OPS: dict[str, Op] = {
     "add": Op(AddAttrs, _MERGE, merge=True),
     "multiply": Op(MultiplyAttrs, _MERGE, merge=True),
     "concat": Op(ConcatAttrs, _MERGE, merge=True),
+    "preprocess": Op(PreprocessAttrs, _PLAIN),
 }
 
 

@@ -24,7 +24,7 @@ from netspec.version import __version__
 COMMANDS = (
     "check", "summary", "schema", "export",
     "train", "eval", "predict", "bench",
-    "features", "explain", "filters", "activations", "graph",
+    "features", "explain", "filters", "activations", "graph", "weights",
 )
 
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."

@@ -38,6 +38,7 @@ from netspec.ir import (
     Node,
     Padding,
     PoolAttrs,
+    PreprocessAttrs,
     SeparableConvAttrs,
     ZeroPadAttrs,
 )
@@ -82,6 +83,24 @@ def local_response_norm(x, *, size, alpha, beta, bias):
     pads = ((0, 0),) * (x.ndim - 1) + ((size // 2, (size - 1) // 2),)
     sums = jax.lax.reduce_window(squares, 0.0, jax.lax.add, window, (1,) * x.ndim, pads)
     return x / (bias + alpha / size * sums) ** beta
+''',
+    "preprocess_caffe": '''
+def preprocess_caffe(x):
+    """Keras' "caffe" preprocessing of RGB images in [0, 1] (netspec's data scale) taken to 0-255:
+    RGB -> BGR, minus the ImageNet BGR mean."""
+    return (x * 255.0)[..., ::-1] - jnp.array([103.939, 116.779, 123.68], x.dtype)
+''',
+    "preprocess_tf": '''
+def preprocess_tf(x):
+    """Keras' "tf" preprocessing (0-255 -> [-1, 1]) of images in [0, 1] (netspec's data scale)."""
+    return x * 2.0 - 1.0
+''',
+    "preprocess_torch": '''
+def preprocess_torch(x):
+    """torchvision's ImageNet normalisation of RGB images in [0, 1] (ToTensor's scale): minus mean, over std."""
+    mean = jnp.array([0.485, 0.456, 0.406], x.dtype)
+    std = jnp.array([0.229, 0.224, 0.225], x.dtype)
+    return (x - mean) / std
 ''',
     "concat_zero_padded": '''
 def concat_zero_padded(values):
@@ -320,6 +339,11 @@ def emit_lrn(node: Node, inputs: list[Shape]) -> LayerCode:
     return LayerCode(call, helpers=frozenset({"local_response_norm"}))
 
 
+def emit_preprocess(node: Node, inputs: list[Shape]) -> LayerCode:
+    helper = f"preprocess_{cast(PreprocessAttrs, node.attrs).mode}"
+    return LayerCode(f"{helper}({{0}})", helpers=frozenset({helper}))
+
+
 def emit_zero_pad(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(ZeroPadAttrs, node.attrs)
     pads = ((0, 0), *(tuple(pair) for pair in attrs.padding), (0, 0))
@@ -364,6 +388,7 @@ EMIT_RULES: dict[str, Callable[[Node, list[Shape]], LayerCode]] = {
     "batchnorm": emit_batchnorm,
     "layernorm": emit_layernorm,
     "lrn": emit_lrn,
+    "preprocess": emit_preprocess,
     "zero_pad": emit_zero_pad,
     "activation": emit_activation,
     "add": emit_add,

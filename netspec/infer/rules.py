@@ -165,6 +165,14 @@ def _channel_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     return shape
 
 
+def _preprocess_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+    shape = _single(shapes_in)
+    if attrs.mode in ("caffe", "torch") and shape[-1:] != (3,):
+        raise ShapeError(f"preprocess: {attrs.mode} needs RGB images (3 channels), but the input is "
+                         f"{list(shape)}", code="preprocess-channels")
+    return shape
+
+
 def _zero_pad_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     shape = _single(shapes_in)
     spatial = shape[:-1]
@@ -335,6 +343,7 @@ RULES: dict[str, Rule] = {
     "add": Rule(_elementwise_shape),
     "multiply": Rule(_elementwise_shape),
     "concat": Rule(_concat_shape),
+    "preprocess": Rule(_preprocess_shape),
 }
 
 

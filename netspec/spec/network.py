@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -40,6 +40,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from netspec.diagnostics import Diagnostic, Span, error, position
+from netspec.spec.base import BaseNetwork
 from netspec.spec.errors import convert_errors
 from netspec.spec.layers import CONV_ALIASES, LAYER_ARGS, LayerArgs
 from netspec.spec.prepass import IDENTIFIER, check_template_names, substitute_expressions, template_params
@@ -341,6 +342,12 @@ class Spec(BaseModel):
     init: InitValue | None = Field(None, description="network-wide default initialisers, e.g. "
                                                      "{kernel: he_normal, bias: zeros}")
     train: TrainSpec | None = Field(None, description="how to train it (loss, optimizer, schedule, ...)")
+    base: BaseNetwork | None = Field(None, description="a base network: {spec: FILE, up_to: LAYER, weights: "
+                                                       "FILE | imagenet}; layers: continue from up_to")
+    preprocess: Literal["caffe", "tf", "torch", "none"] | None = Field(
+        None, description="the input contract of pretrained weights, applied in-graph to RGB images in [0, 1] "
+                          "(netspec's data scale): caffe (x255, RGB->BGR, minus ImageNet mean), tf (to [-1, 1]), "
+                          "torch (ImageNet mean/std)")
 
 
 # --- validation -------------------------------------------------------------------------------------
