@@ -37,11 +37,32 @@ def summary(spec) -> Summary:
     return summarize(analysis_of(graph))
 
 
-def build(spec, *, seed: int = 0):
+def build(spec, *, seed: int = 0, weights=None, map: dict[str, str] | None = None, partial: bool = False):
     """Compile a spec (Graph, path or YAML text) into a ``flax.nnx.Module``.
 
     ``model(x)`` maps ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
+    With ``weights`` (a Keras/PyTorch/safetensors file or a netspec run folder,
+    see ``docs/weights.md``) the file's weights are loaded and the import report
+    is printed to stderr; any layer not loaded is an error unless ``partial``.
+    ``map`` pairs file layer names with spec layer names. A spec with
+    ``base: {weights: ...}`` gets its base's weights without ``weights=``.
     """
     from netspec.builder import build as _build
 
-    return _build(spec, seed=seed)
+    graph = spec if isinstance(spec, Graph) else load(spec)
+    model = _build(graph, seed=seed)
+    if weights is None and not graph.meta.get("base", {}).get("weights"):
+        return model
+    import sys
+
+    from flax import nnx
+
+    from netspec.train.pretrained import import_base_state, import_weights
+
+    if weights is None:  # the base network's weights (base: {weights: ...})
+        state, report = import_base_state(nnx.state(model), graph, graph.meta["base"])
+        nnx.update(model, state)
+    else:
+        report = import_weights(model, graph, weights, mapping=map, partial=partial)
+    print(report, file=sys.stderr)
+    return model

@@ -271,12 +271,23 @@ class ConcatAttrs:
     pad: Literal["error", "zero"] = "error"
 
 
+@dataclass(frozen=True)
+class PreprocessAttrs:
+    """The input contract of a set of pretrained weights, applied in-graph to RGB images in
+    [0, 1] (what netspec's data sources give), exactly Keras' ``preprocess_input`` of the same
+    image in 0-255 / torchvision's ``ToTensor`` + ``Normalize``: ``caffe`` 255x, RGB->BGR, minus
+    the ImageNet BGR mean; ``tf`` 2x - 1; ``torch`` (x - ImageNet mean) / ImageNet std."""
+
+    mode: Literal["caffe", "tf", "torch"]
+
+
 Attrs = Union[
     InputAttrs, ConvAttrs, DepthwiseConvAttrs, SeparableConvAttrs, PoolAttrs,
     GlobalPoolAttrs, DenseAttrs, FlattenAttrs, DropoutAttrs, BatchNormAttrs,
     LayerNormAttrs, LRNAttrs, ZeroPadAttrs, ActivationAttrs, AddAttrs,
     MultiplyAttrs, ConcatAttrs, ReshapeAttrs, SubtractAttrs, MaximumAttrs, MinimumAttrs, AverageAttrs,
     RescalingAttrs, NormalizationAttrs, ConvTransposeAttrs, UpsampleAttrs,
+    MultiplyAttrs, ConcatAttrs, PreprocessAttrs,
 ]
 
 # The op names and their traits are the table in netspec.ops.

@@ -49,6 +49,7 @@ from netspec.ir import (
     MultiplyAttrs,
     NormalizationAttrs,
     PoolAttrs,
+    PreprocessAttrs,
     RescalingAttrs,
     ReshapeAttrs,
     SeparableConvAttrs,
@@ -107,6 +108,7 @@ OPS: dict[str, Op] = {
     "minimum": Op(MinimumAttrs, _MERGE, merge=True),
     "average": Op(AverageAttrs, _MERGE, merge=True),
     "concat": Op(ConcatAttrs, _MERGE, merge=True),
+    "preprocess": Op(PreprocessAttrs, _PLAIN),
 }
 
 

@@ -31,6 +31,9 @@ STAGES: list[tuple[str, ...]] = [
     ("netspec.report", "netspec.emit"),
     ("netspec.diagram",),  # the documented deep path, a re-export of netspec.report.diagram
     ("netspec.data",),
+    # pretrained weights files read and matched (NumPy, h5py, safetensors; no JAX); loading them
+    # into a model is netspec.train.pretrained
+    ("netspec.weights",),
     ("netspec.builder",),
     ("netspec.train",),
     ("netspec.interpret", "netspec.explain", "netspec.visualize"),

@@ -406,7 +406,7 @@ def test_json_schema_describes_the_language() -> None:
     schema = spec_json_schema()
     json.dumps(schema)  # plain JSON
     assert set(schema["properties"]) == {"name", "description", "reference", "input", "layers", "blocks",
-                                         "output", "init", "train", "budget", "scales"}
+                                         "output", "init", "train", "budget", "scales", "preprocess", "base"}
     assert schema["required"] == ["input", "layers"]
     definitions = schema["$defs"]
     conv = definitions["ConvArgs"]

@@ -25,7 +25,7 @@ from netspec.version import __version__
 COMMANDS = (
     "check", "summary", "diff", "expand", "schema", "export",
     "train", "eval", "predict", "bench",
-    "features", "explain", "filters", "activations", "graph",
+    "features", "explain", "filters", "activations", "graph", "weights",
 )
 
 UNSCALED = ("schema", "diff")  # commands without one spec to scale (diff has its own --scale-a/--scale-b)

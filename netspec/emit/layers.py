@@ -42,6 +42,7 @@ from netspec.ir import (
     NormalizationAttrs,
     Padding,
     PoolAttrs,
+    PreprocessAttrs,
     RescalingAttrs,
     ReshapeAttrs,
     SeparableConvAttrs,
@@ -121,6 +122,24 @@ def local_response_norm(x, *, size, alpha, beta, bias):
     pads = ((0, 0),) * (x.ndim - 1) + ((size // 2, (size - 1) // 2),)
     sums = jax.lax.reduce_window(squares, 0.0, jax.lax.add, window, (1,) * x.ndim, pads)
     return x / (bias + alpha / size * sums) ** beta
+''',
+    "preprocess_caffe": '''
+def preprocess_caffe(x):
+    """Keras' "caffe" preprocessing of RGB images in [0, 1] (netspec's data scale) taken to 0-255:
+    RGB -> BGR, minus the ImageNet BGR mean."""
+    return (x * 255.0)[..., ::-1] - jnp.array([103.939, 116.779, 123.68], x.dtype)
+''',
+    "preprocess_tf": '''
+def preprocess_tf(x):
+    """Keras' "tf" preprocessing (0-255 -> [-1, 1]) of images in [0, 1] (netspec's data scale)."""
+    return x * 2.0 - 1.0
+''',
+    "preprocess_torch": '''
+def preprocess_torch(x):
+    """torchvision's ImageNet normalisation of RGB images in [0, 1] (ToTensor's scale): minus mean, over std."""
+    mean = jnp.array([0.485, 0.456, 0.406], x.dtype)
+    std = jnp.array([0.229, 0.224, 0.225], x.dtype)
+    return (x - mean) / std
 ''',
     "concat_zero_padded": '''
 def concat_zero_padded(values):
@@ -445,6 +464,9 @@ def emit_normalization(node: Node, inputs: list[Shape]) -> LayerCode:
             text += f", {what}={values[0] if len(values) == 1 else list(values)!r}"
     return LayerCode("{layer}({0})", text + ")", {"features": channels(inputs[0])},
                      helpers=frozenset({"Normalization"}))
+def emit_preprocess(node: Node, inputs: list[Shape]) -> LayerCode:
+    helper = f"preprocess_{cast(PreprocessAttrs, node.attrs).mode}"
+    return LayerCode(f"{helper}({{0}})", helpers=frozenset({helper}))
 
 
 def emit_zero_pad(node: Node, inputs: list[Shape]) -> LayerCode:
@@ -521,6 +543,7 @@ EMIT_RULES: dict[str, Callable[[Node, list[Shape]], LayerCode]] = {
     "lrn": emit_lrn,
     "rescaling": emit_rescaling,
     "normalization": emit_normalization,
+    "preprocess": emit_preprocess,
     "zero_pad": emit_zero_pad,
     "activation": emit_activation,
     "add": _infix("+"),

@@ -220,6 +220,14 @@ def _channel_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     return shape
 
 
+def _preprocess_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
+    shape = _single(shapes_in)
+    if attrs.mode in ("caffe", "torch") and shape[-1:] != (3,):
+        raise ShapeError(f"preprocess: {attrs.mode} needs RGB images (3 channels), but the input is "
+                         f"{list(shape)}", code="preprocess-channels")
+    return shape
+
+
 def _zero_pad_shape(attrs, shapes_in: Sequence[Shape]) -> Shape:
     shape = _single(shapes_in)
     spatial = shape[:-1]
@@ -462,6 +470,7 @@ RULES: dict[str, Rule] = {
     "minimum": Rule(_broadcast_shape, recover=recovery.largest_input),
     "average": Rule(_broadcast_shape, recover=recovery.largest_input),
     "concat": Rule(_concat_shape, recover=recovery.summed_channels),
+    "preprocess": Rule(_preprocess_shape, recover=recovery.first_input),
 }
 
 

@@ -102,6 +102,8 @@ def type_label(node: Node) -> str:
         return f"dense {a.units}{_activation_label(a.activation)}"
     if node.op == "dropout":
         return f"dropout {a.rate:g}"
+    if node.op == "preprocess":
+        return f"preprocess {a.mode}"
     if node.op == "lrn":
         return f"lrn {a.size}"
     if node.op == "zero_pad":

@@ -35,10 +35,12 @@ layer's per-axis attrs otherwise. All other shape problems are ``infer``'s.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path as FilePath
 from pathlib import PurePath
+from typing import Any
 
 from netspec.diagnostics import Diagnostic, NetspecError, Span, did_you_mean, position
-from netspec.infer.rules import ShapeError, output_shape
+from netspec.infer.rules import ShapeError, infer, output_shape
 from netspec.ir import (
     Activation,
     ActivationAttrs,
@@ -53,14 +55,23 @@ from netspec.ir import (
     Scope,
 )
 from netspec.ops import OPS, has
-from netspec.resolve.lower import LAYOUTS, Values, auto_base, deferred_fields, primitive, text_of
+from netspec.resolve.compose import expand_base
+from netspec.resolve.lower import (
+    LAYOUTS,
+    Values,
+    auto_base,
+    deferred_fields,
+    lower_preprocess,
+    primitive,
+    text_of,
+)
 from netspec.resolve.reach import split_unused, unused_warning
 from netspec.resolve.scaling import scale_attrs, scale_filters, scale_input, scale_times, select_scale
 from netspec.spec.budget import spec_limits
-from netspec.spec.network import Item, Spec, TemplateCall
+from netspec.spec.network import Item, Spec, TemplateCall, validate
 from netspec.spec.prepass import REPEAT_INDEX
 from netspec.spec.scales import Scale
-from netspec.spec.source import Path, SourceDoc
+from netspec.spec.source import Path, SourceDoc, load_yaml
 from netspec.spec.values import NAME_PATTERN, describe, param_fits, param_kind
 
 MAX_NODES = 20_000
@@ -76,6 +87,30 @@ def resolve_spec(spec: Spec, doc: SourceDoc, scale: str | None = None) -> tuple[
     if graph is not None:
         graph.meta["scale_name"] = scale if chosen is not None else None
     return graph, found
+
+
+def load_spec_file(path: str) -> Graph:
+    """The resolved, shape-checked graph of the spec file at ``path`` (a ``base:`` network);
+    raises :class:`~netspec.diagnostics.NetspecError` with every diagnostic when it has errors.
+    The same stages as :func:`netspec.pipeline.load`, run here because the pipeline comes after
+    resolution (:mod:`netspec.resolve.compose` receives this function, it does not import it)."""
+    text = FilePath(path).read_text(encoding="utf-8")
+    doc, diagnostics = load_yaml(text, path)
+    if doc is None:
+        raise NetspecError(diagnostics)
+    spec, found = validate(doc)
+    diagnostics += found
+    if spec is None:
+        raise NetspecError(diagnostics)
+    graph, found = resolve_spec(spec, doc)
+    diagnostics += found
+    if graph is None or any(diagnostic.is_error for diagnostic in diagnostics):
+        raise NetspecError(diagnostics)
+    analysis = infer(graph)
+    if analysis.errors:
+        raise NetspecError(analysis.diagnostics)
+    graph.meta["analysis"] = analysis
+    return graph
 
 
 class _TooLarge(Exception):
@@ -123,6 +158,7 @@ class _Resolver:
         self.pending: list[_Pending] = []
         self.diagnostics: list[Diagnostic] = []
         self.reported: set[tuple] = set()
+        self.base_info: dict[str, Any] | None = None  # what ``base:`` added (netspec.resolve.compose)
         self.blocks = {"repeat": self.block_repeat, "inception": self.block_inception,
                        "residual": self.block_residual, "causal": self.block_causal}
 
@@ -153,8 +189,17 @@ class _Resolver:
         input_span = self.doc.span(("input",))
         input_shape = scale_input(tuple(spec.input), self.scale)
         self.add_node("input", "input", InputAttrs(input_shape), (), input_span, _Context())
+        first = "input"
+        if spec.preprocess not in (None, "none"):  # the weights' input contract, part of the graph
+            op, attrs = lower_preprocess(spec.preprocess)
+            first = self.add_node("preprocess", op, attrs, ("input",), self.doc.span(("preprocess",)), _Context())
+        if spec.base is not None:  # another spec's layers, then ours (netspec.resolve.compose)
+            first = expand_base(self, spec.base, first, own_preprocess=spec.preprocess is not None,
+                                context=_Context(), load=load_spec_file)
+            if first is None:
+                return None, sorted(self.diagnostics, key=position)
         try:
-            last = self.expand_list(spec.layers, ("layers",), _Context(), "input")
+            last = self.expand_list(spec.layers, ("layers",), _Context(), first)
         except _TooLarge:
             return None, self.diagnostics
         self.report_pending()
@@ -170,6 +215,8 @@ class _Resolver:
                       source_path=self.doc.path, description=spec.description, reference=spec.reference,
                       train=spec.train)
         graph.meta.update(budget=spec_limits(spec.budget, self.doc), scale=self.scale)
+        if self.base_info is not None:
+            graph.meta["base"] = self.base_info
         self.check_freeze(graph)
         self.diagnostics.sort(key=position)
         if any(diagnostic.is_error for diagnostic in self.diagnostics):

@@ -42,6 +42,7 @@ from netspec.ir import (
     MultiplyAttrs,
     NormalizationAttrs,
     PoolAttrs,
+    PreprocessAttrs,
     RescalingAttrs,
     ReshapeAttrs,
     SeparableConvAttrs,
@@ -348,6 +349,16 @@ LOWERING: dict[str, Lowering] = {
     "activation": _activation,
     **{name: _named_activation for name in ACTIVATION_LAYERS},
 }
+
+
+def lower_preprocess(mode: str) -> tuple[str, Attrs]:
+    """The lowering of the spec's top-level ``preprocess:`` (its own schema, like ``input:``, so
+    not a row of :data:`LOWERING`, which is keyed by layer kind): the in-graph op after the input.
+
+    >>> lower_preprocess("caffe")
+    ('preprocess', PreprocessAttrs(mode='caffe'))
+    """
+    return "preprocess", PreprocessAttrs(mode)  # type: ignore[arg-type]
 
 
 def primitive(kind: str, args: LayerArgs, spatial: int, values: Values, path: Path,

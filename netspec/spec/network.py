@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -42,6 +42,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from netspec.diagnostics import Diagnostic, Span, error, position
+from netspec.spec.base import BaseNetwork
 from netspec.spec.budget import Budget
 from netspec.spec.errors import convert_errors
 from netspec.spec.layers import CONV_ALIASES, LAYER_ARGS, LayerArgs
@@ -388,6 +389,12 @@ class Spec(BaseModel):
                                                     "max_train_memory, ... (docs/analysis.md)")
     scales: dict[str, Scale] | None = Field(None, description="named scales chosen with --scale: "
                                                               "{name: {width, depth, resolution, ...}}")
+    base: BaseNetwork | None = Field(None, description="a base network: {spec: FILE, up_to: LAYER, weights: "
+                                                       "FILE | imagenet}; layers: continue from up_to")
+    preprocess: Literal["caffe", "tf", "torch", "none"] | None = Field(
+        None, description="the input contract of pretrained weights, applied in-graph to RGB images in [0, 1] "
+                          "(netspec's data scale): caffe (x255, RGB->BGR, minus ImageNet mean), tf (to [-1, 1]), "
+                          "torch (ImageNet mean/std)")
 
 
 # --- validation -------------------------------------------------------------------------------------

@@ -70,12 +70,26 @@ class FreezeSpec(_Forbid):
 
 
 class InitFromSpec(_Forbid):
-    """Copy weights from a trained run into layers of the same name."""
+    """Copy weights from a trained run into layers of the same name, or from a
+    pretrained weights file (Keras, PyTorch, safetensors; see docs/weights.md)."""
 
-    checkpoint: str = Field(description="run folder (its best checkpoint) or one of its checkpoints/<name>")
+    checkpoint: str | None = Field(None, description="run folder (its best checkpoint) or one of its "
+                                                     "checkpoints/<name>")
     spec: str | None = Field(None, description="spec of that run (default: the run's spec.yaml)")
     layers: list[str] | None = Field(
         None, description="layer names or glob patterns to copy (default: every layer with weights in both)")
+    weights: str | None = Field(None, description="a pretrained weights file (.h5, .weights.h5, .keras, .pth, "
+                                                  ".safetensors), matched by layer name or order")
+    map: dict[str, str] = Field(default_factory=dict, description="weights: file layer name -> spec layer name")
+    partial: bool = Field(False, description="weights: accept a partial load (skipped layers are listed)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InitFromSpec:
+        if (self.checkpoint is None) == (self.weights is None):
+            raise ValueError("init_from needs exactly one of checkpoint: (a netspec run) or weights: (a file)")
+        if self.weights is not None and (self.spec is not None or self.layers is not None):
+            raise ValueError("spec: and layers: apply to checkpoint:, not to weights: (use map: and partial:)")
+        return self
 
 
 def init_from_list(value: Any) -> Any:

@@ -43,6 +43,10 @@ def _check_data(graph: Graph, dataset, session: Session, display) -> None:
         raise NetspecError(found)
     if found and display is not None:
         display.message(render(found))
+    preprocess = next((node.attrs.mode for node in graph.nodes if node.op == "preprocess"), None)
+    if preprocess and display is not None and len(dataset.train) and float(dataset.train.x.max()) > 1.5:
+        display.message(f"warning: preprocess: {preprocess} expects images in [0, 1] (as netspec's data "
+                        f"sources give them), but the training data goes up to {float(dataset.train.x.max()):g}")
 
 
 def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dict[str, Any],
@@ -85,6 +89,13 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
     session.dataset = dataset
     _check_data(graph, dataset, session, display)
     session.check_monitor()
+    if resume is None and graph.meta.get("base", {}).get("weights"):  # base: {weights: ...} (netspec.resolve.compose)
+        from netspec.train.pretrained import import_base_state
+
+        state, report = import_base_state(session.model_state, session.logits_graph, graph.meta["base"])
+        session.model_state = session.placement.replicate(state)
+        if display is not None:
+            display.message(report.totals() + f" from {report.file} (base network)")
     if resume is None and train.init_from:  # before the run folder exists: a mismatch leaves nothing behind
         state = initialize_from(session.logits_graph, session.model_state, train.init_from)
         session.model_state = session.placement.replicate(state)
@@ -149,7 +160,7 @@ def _describe_transfer(session: Session, display) -> None:
         return
     for source in session.train.init_from:
         layers = ", ".join(source.layers) if source.layers else "every layer both networks have"
-        display.message(f"init_from {source.checkpoint}: {layers}")
+        display.message(f"init_from {source.checkpoint or source.weights}: {layers}")
     if session.frozen:
         from netspec.pipeline import analysis_of
 

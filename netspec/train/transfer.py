@@ -7,6 +7,7 @@
       freeze: [conv1, "block1/*"]       # layer names or glob patterns (fnmatch: * ? [..])
       freeze: {layers: [fc1], up_to: pool2}
       init_from:                        # one source, or a list of them
+        weights: vgg16_notop.h5         # a pretrained weights file (docs/weights.md), or:
         checkpoint: runs/base           # a run folder (its best checkpoint) or checkpoints/<name>
         spec: base.yaml                 # the spec that run was trained from (default: its spec.yaml)
         layers: [conv1, conv2, conv3]   # names or globs (default: every layer with weights
@@ -29,6 +30,7 @@ JAX when called.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,16 +39,10 @@ from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
 from netspec.ir import Graph
 from netspec.resolve.select import frozen_layers, select
 from netspec.spec.train import FreezeSpec, InitFromSpec, init_from_list
+from netspec.train.modules import module_paths
 
 __all__ = ["FreezeSpec", "InitFromSpec", "freeze_batchnorm", "frozen_layers", "init_from_list",
            "initialize_from", "module_paths", "select", "trainable_filter"]
-
-def module_paths(graph: Graph) -> dict[str, tuple[str, ...]]:
-    """Layer name -> attribute path of its module in the built network (layers with weights or state)."""
-    from netspec.emit.program import emit_program
-    from netspec.pipeline import analysis_of
-
-    return emit_program(graph, analysis_of(graph)).modules
 
 
 @dataclass(frozen=True)
@@ -92,11 +88,19 @@ def initialize_from(graph: Graph, model_state, sources: list[InitFromSpec]):
     the source lacks, a weight of a different shape) before changing anything."""
     from netspec.train import checkpoint
 
-    target = _flat_model(model_state)
     paths = module_paths(graph)
     problems: list[Diagnostic] = []
     copied: dict[str, Any] = {}
-    for source in sources:
+    for source in sources:  # weights files first; each raises before changing anything
+        if source.weights is None:
+            continue
+        from netspec.train.pretrained import import_state
+
+        model_state, report = import_state(model_state, graph, source.weights, mapping=source.map or None,
+                                           partial=source.partial)
+        print(report, file=sys.stderr)
+    target = _flat_model(model_state)
+    for source in [s for s in sources if s.checkpoint is not None]:
         found, more = _copies(graph, paths, target, source)
         copied.update(found)
         problems += more
@@ -112,6 +116,7 @@ def _copies(graph: Graph, paths: dict, target: dict, source: InitFromSpec) -> tu
     from netspec.train import checkpoint
     from netspec.train.rundir import run_folder_of
 
+    assert source.checkpoint is not None  # weights: sources are imported by netspec.train.pretrained
     where = f"init_from {source.checkpoint}"
     folder = run_folder_of(Path(source.checkpoint).resolve())  # orbax wants absolute paths
     spec = Path(source.spec) if source.spec else folder / "spec.yaml"

@@ -1,0 +1,122 @@
+"""base: a network made of another spec's layers plus a head; weights: imagenet lookup."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import netspec
+from netspec.diagnostics import NetspecError
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "transfer_vgg16"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_base_layers_come_first_with_their_names_and_shapes_for_this_input(tmp_path):
+    spec = _write(tmp_path / "net.yaml", f"name: net\ninput: [64, 64, 3]\n"
+                  f"base: {{spec: {ROOT / 'specs/vgg16.yaml'}, up_to: block3_pool}}\n"
+                  "layers:\n  - global_pool\n  - dense: {units: 2, name: out}\n")
+    graph = netspec.load(spec)
+    names = [node.name for node in graph.nodes]
+    assert names[:3] == ["input", "block1_conv1", "block1_conv2"]
+    assert "block4_conv1" not in names and names[names.index("block3_pool") + 1] == "global_avg_pool_1"
+    layers = netspec.summary(graph).to_dict()["layers"]
+    shapes = {row["name"]: row["output_shape"] for row in layers}
+    assert shapes["block3_pool"] == [8, 8, 256] and shapes["out"] == [2]
+
+
+def test_base_paths_are_relative_to_the_spec_file(tmp_path):
+    (tmp_path / "nets").mkdir()
+    _write(tmp_path / "nets" / "base.yaml", "name: b\ninput: [8, 8, 3]\nlayers:\n  - conv: {K: 4, F: 3, name: c1}\n"
+                                            "  - conv: {K: 4, F: 3, name: c2}\n")
+    spec = _write(tmp_path / "nets" / "top.yaml", "name: t\ninput: [10, 10, 3]\nbase: {spec: base.yaml, up_to: c1}\n"
+                                                  "layers: [flatten]\n")
+    assert [node.name for node in netspec.load(spec).nodes] == ["input", "c1", "flatten_1"]
+
+
+def test_a_base_cycle_is_a_diagnostic_at_its_line(tmp_path):
+    _write(tmp_path / "a.yaml", "name: a\ninput: [8, 8, 3]\nbase: {spec: b.yaml}\nlayers: [flatten]\n")
+    _write(tmp_path / "b.yaml", "name: b\ninput: [8, 8, 3]\nbase: {spec: a.yaml}\nlayers: [flatten]\n")
+    with pytest.raises(NetspecError) as excinfo:
+        netspec.load(tmp_path / "a.yaml")
+    text = str(excinfo.value)
+    assert "a.yaml:3" in text and "has errors" in text and "builds on itself" in text
+
+
+def test_missing_base_file_and_unknown_up_to_are_diagnostics_with_hints(tmp_path):
+    _write(tmp_path / "m.yaml", "name: m\ninput: [8, 8, 3]\nbase: {spec: nowhere.yaml}\nlayers: [flatten]\n")
+    with pytest.raises(NetspecError) as excinfo:
+        netspec.load(tmp_path / "m.yaml")
+    (problem,) = excinfo.value.diagnostics
+    assert problem.code == "base-missing" and problem.span.line == 3
+    _write(tmp_path / "u.yaml", f"name: u\ninput: [32, 32, 3]\nbase:\n  spec: {ROOT / 'specs/vgg16.yaml'}\n"
+                                "  up_to: block3_pol\nlayers: [flatten]\n")
+    with pytest.raises(NetspecError) as excinfo:
+        netspec.load(tmp_path / "u.yaml")
+    (problem,) = excinfo.value.diagnostics
+    assert problem.code == "base-up-to" and problem.span.line == 5 and "block3_pool" in problem.hint
+
+
+def test_base_weights_load_into_the_base_layers_only(tmp_path, capsys):
+    from netspec.builder import layer_module
+
+    graph = netspec.load(EXAMPLE / "finetune.yaml")
+    assert graph.meta["base"]["layers"][:2] == ["preprocess", "block1_conv1"]
+    model = netspec.build(graph, seed=1)
+    report = capsys.readouterr().err
+    assert "4/4 layers, 4,296 parameters loaded" in report and "head_fc" not in report
+    import h5py
+
+    with h5py.File(EXAMPLE / "vgg_tiny_notop.h5") as handle:
+        np.testing.assert_array_equal(layer_module(model, "block1_conv1").kernel[...],
+                                      handle["block1_conv1/block1_conv1/kernel:0"][...])
+
+
+def test_imagenet_is_looked_up_in_the_caches_and_hash_checked(tmp_path, monkeypatch):
+    from netspec.weights import published
+    from netspec.weights.published import published_weights
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NETSPEC_WEIGHTS", raising=False)
+    with pytest.raises(NetspecError) as excinfo:
+        published_weights("vgg16", top=False)
+    (problem,) = excinfo.value.diagnostics
+    assert problem.code == "weights-not-cached"
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in problem.message
+    assert "storage.googleapis.com/tensorflow/keras-applications/vgg16/" in problem.hint
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("NETSPEC_WEIGHTS", str(cache))
+    fake = cache / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    fake.write_bytes(b"not the published file")
+    with pytest.raises(NetspecError) as excinfo:
+        published_weights("vgg16", top=False)
+    assert excinfo.value.diagnostics[0].code == "weights-hash"
+    # a file with the published hash is found (the table entry swapped for this file's digest)
+    digest = hashlib.md5(fake.read_bytes()).hexdigest()
+    entry = published.PUBLISHED["vgg16"][False]
+    monkeypatch.setitem(published.PUBLISHED, "vgg16", {False: published.Published(
+        entry.file, entry.url, digest, "md5")})
+    assert published_weights("vgg16", top=False) == fake
+    with pytest.raises(NetspecError, match="knows no published weights"):
+        published_weights("lenet5", top=True)
+
+
+def test_weights_import_imagenet_names_the_missing_file(tmp_path, monkeypatch, capsys):
+    from netspec.cli import main
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("NETSPEC_WEIGHTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["weights", "import", str(ROOT / "specs/resnet18.yaml"), "imagenet", "--out", "run"]) == 1
+    err = capsys.readouterr().err
+    assert "resnet18-f37072fd.pth" in err and "https://download.pytorch.org/models/" in err
+    assert not (tmp_path / "run").exists()
