@@ -24,11 +24,11 @@ def test_resnet101_is_resnet50_plus_17_conv4_blocks(capsys):
     found = diff(a, b)
     assert not found.removed and not found.changed and not found.equal
     paths = [group.path for group in found.added]
-    assert paths == [f"conv4/repeat_1/identity_block_{index}" for index in range(6, 23)]
+    assert paths == [f"conv4/identity_block_{index}" for index in range(6, 23)]
     assert found.totals_b.params - found.totals_a.params == 19_070_464 == sum(g.params for g in found.added)
     assert main(["diff", "specs/resnet50.yaml", "specs/resnet101.yaml"]) == 1
     out = capsys.readouterr().out
-    assert "conv4/repeat_1: 17 blocks (identity_block_6 … identity_block_22), +19,070,464 params" in out
+    assert "conv4: 17 blocks (identity_block_6 … identity_block_22), +19,070,464 params" in out
     totals = {line.split("  ")[0]: line.split() for line in out.splitlines()}
     assert totals["params"][-1] == "+19,070,464"
 
