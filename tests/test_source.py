@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netspec import source
+from netspec.spec import source
 from netspec.diagnostics import render
 from netspec.spec.source import MAX_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
 
