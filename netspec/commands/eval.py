@@ -52,6 +52,7 @@ def predicted_classes(outputs: np.ndarray) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from netspec.data.provenance import enforce_same_data
     from netspec.pipeline import load
     from netspec.train.progress import format_value
     from netspec.train.resume import restore
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     source = args.data or run_info.get("data")
     dataset = load_dataset(source, graph, val_split=session.train.val_split, seed=session.train.seed, args=args,
                            run_info=run_info)
+    differs = enforce_same_data(run_info, dataset, source, explicit=args.data is not None)
     name = args.split or ("test" if dataset.test is not None and len(dataset.test) else "val")
     split = getattr(dataset, name)
     if split is None or len(split) == 0:
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                                   hint="choose another with --split")])
     metrics = session.evaluate(split.x, split.y)
     report: dict = {"spec": graph.name, "checkpoint": str(args.checkpoint), "data": dataset.name, "split": name,
-                    "examples": len(split), **metrics}
+                    "examples": len(split), "same_data_as_training": not differs, **metrics}
     classes = dataset.class_names or session.class_names
     if session.loss_name != "mse" and classes is not None:
         predicted = predicted_classes(session.class_probabilities(split.x))

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise NetspecError([error("bad-batch-size", f"--batch-size must be at least 1, but got {args.batch_size}")])
 
+    from netspec.data.provenance import enforce_same_data
     from netspec.features import extract_features, write_features
     from netspec.train.options import load_dataset
     from netspec.trained import open_trained
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     trained = open_trained(args.spec, args.checkpoint)
     session = trained.session
     source = args.data or session.run_info.get("data")
-    dataset = load_dataset(source, graph, val_split=session.train.val_split, seed=session.train.seed, args=args)
+    dataset = load_dataset(source, graph, val_split=session.train.val_split, seed=session.train.seed, args=args,
+                           run_info=session.run_info)
+    enforce_same_data(session.run_info, dataset, source, explicit=args.data is not None)
     splits = {}
     for name in ("train", "val", "test"):
         split = getattr(dataset, name)

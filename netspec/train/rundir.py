@@ -4,7 +4,9 @@
 
     runs/lenet5-20250101-120000/
       spec.yaml            the spec as given (the source text, unchanged)
-      run.json             resolved training settings, data source, devices, netspec version
+      spec.resolved.yaml   the same network with every train: setting the run used (overrides applied)
+      run.json             resolved training settings, data source, the data's paths and fingerprint
+                           (data_record), what "best" means (best_checkpoint), devices, netspec version
       history.json         [{"epoch": 1, "loss": ..., "accuracy": ..., "val_loss": ..., "val_accuracy": ...,
                              "time": seconds, "lr": ..., ...}, ...]
       history.csv          the same, one row per epoch
@@ -35,6 +37,7 @@ HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
 CURVES = "curves.png"
 SPEC = "spec.yaml"
+RESOLVED_SPEC = "spec.resolved.yaml"
 RUN = "run.json"
 STANDARDIZE = "standardize.json"
 CLASSES = "classes.json"

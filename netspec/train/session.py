@@ -283,6 +283,11 @@ class Session:
             or (value < self.best["value"] - min_delta if direction == "min"
                 else value > self.best["value"] + min_delta))
         if improved:
+            if self.directory is not None and self.display is not None and not self.display.quiet:
+                before = "" if self.best["value"] is None else f" from {self.best['value']:.4f}"
+                self.display.message(f"{name} improved{before} to {value:.4f} "
+                                     f"({'lowest' if direction == 'min' else 'highest'} so far): "
+                                     f"saved checkpoints/best (epoch {row['epoch']})")
             self.best = {"monitor": name, "value": value, "epoch": row["epoch"]}
             self.wait = 0
         else:
@@ -353,12 +358,29 @@ class Session:
         if self.directory is not None and (self.directory / rundir.CHECKPOINTS / BEST).exists():
             self.load_state(BEST, with_position=False)
 
-    def record_test(self, test: dict[str, float]) -> None:
+    def evaluate_checkpoint(self, which: str, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """:meth:`evaluate` with the weights of ``checkpoints/<which>``; the session's own
+        weights and optimizer state are put back afterwards."""
+        kept = self.model_state, self.opt_state
+        try:
+            self.load_state(which, with_position=False)
+            return self.evaluate(x, y)
+        finally:
+            self.model_state, self.opt_state = kept
+
+    def record_test(self, test: dict[str, float], *, checkpoint: dict[str, Any] | None = None,
+                    last: dict[str, float] | None = None) -> None:
+        """``run.json``: ``test`` (figures of the checkpoint eval reads), ``test_checkpoint``
+        (which one) and ``test_last`` (the final weights', when they differ)."""
         if self.directory is None:
             return
         path = self.directory / rundir.RUN
         run = rundir.read_json(path)
         run["test"] = test
+        if checkpoint is not None:
+            run["test_checkpoint"] = checkpoint
+        if last is not None:
+            run["test_last"] = last
         rundir.write_json(path, run)
 
 
