@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 
+from netspec.commands.target import add_target_arguments, resolve_target
+
 HELP = "draw the feature maps of a layer for one image (PNG)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML) the run was trained from")
+    add_target_arguments(parser)
     parser.add_argument("image", metavar="IMAGE", help="image file (png, jpg, ...)")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
     parser.add_argument("--layer", required=True, metavar="NAME",
                         help="layer name, as `netspec summary` lists them")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_target(args)
     from pathlib import Path
 
     from netspec.pipeline import load

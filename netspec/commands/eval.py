@@ -7,6 +7,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from netspec.commands.target import add_target_arguments, resolve_target
 from netspec.diagnostics import NetspecError, error
 from netspec.train.options import add_data_flags, enable_compilation_cache, load_dataset
 
@@ -17,9 +18,7 @@ HELP = "evaluate a trained run: loss, accuracy, confusion matrix (--format json)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML) the run was trained from")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
+    add_target_arguments(parser)
     parser.add_argument("--data", default=None, help="data source (default: the run's)")
     parser.add_argument("--split", choices=("test", "val", "train"), default=None,
                         help="which split (default: test when the data has one, else val)")
@@ -50,6 +49,7 @@ def predicted_classes(outputs: np.ndarray) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_target(args)
     import numpy as np
 
     from netspec.data.provenance import enforce_same_data

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import argparse
 
+from netspec.commands.target import add_target_arguments, resolve_target
 from netspec.train.options import add_data_flags
 
 HELP = "write a trained layer's activations for a dataset (bottleneck features, npz)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML) the run was trained from")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
+    add_target_arguments(parser)
     parser.add_argument("--layer", required=True, metavar="NAME", help="layer whose outputs are the features")
     parser.add_argument("--data", default=None, help="data source (default: the run's)")
     parser.add_argument("-o", "--output", required=True, metavar="NPZ", help="where to write the features (.npz)")
@@ -25,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_target(args)
     from pathlib import Path
 
     from netspec.diagnostics import NetspecError, error

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import argparse
 
+from netspec.commands.target import add_target_arguments, resolve_target
+
 HELP = "draw a trained conv layer's filters as an image grid (PNG)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML) the run was trained from")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
+    add_target_arguments(parser)
     parser.add_argument("--layer", metavar="NAME", default=None, help="conv layer (default: the first one)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: filters-LAYER.png here)")
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_target(args)
     from pathlib import Path
 
     from netspec.pipeline import load
