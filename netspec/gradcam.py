@@ -7,6 +7,13 @@ is ``ReLU(Σ_k α_k A[..., k])``, upsampled (bilinear) to the input's size.
 The default layer is the last one whose output is still a spatial map (the
 usual choice: the deepest, most semantic features that still have a where).
 
+Grad-CAM's spatial mean of the gradient is exact when the network pools the
+maps globally (``global_pool``: then every position has the same gradient
+per channel). After ``flatten`` + ``dense`` each position has its own
+weights, the mean mixes them, and the map is often empty; there HiRes-CAM
+(Draelos & Carin 2020), ``ReLU(Σ_k ∂y/∂A[i, j, k] · A[i, j, k])``, keeps
+each position's own gradient and is what ``variant="auto"`` picks.
+
 The gradient with respect to an inner layer's value comes from
 ``nnx.Perturbation``: the capture functions netspec emits add a (zero)
 perturbation to every layer's value, and its gradient is ``∂y/∂value``.
@@ -69,15 +76,32 @@ def layer_value_and_gradient(model: nnx.Module, x: jax.Array, layer: str,
     return values[key][0], gradients[key]
 
 
+def pooled_globally(graph: Graph, layer: str) -> bool:
+    """Whether a ``global_pool`` follows ``layer`` (so Grad-CAM's spatial mean is exact)."""
+    names = [node.name for node in graph.nodes]
+    return any(node.op == "global_pool" for node in graph.nodes[names.index(layer) + 1:])
+
+
+def cam_variant(graph: Graph, layer: str, variant: str = "auto") -> str:
+    """``"gradcam"`` or ``"hirescam"``: ``auto`` is Grad-CAM after global pooling, else HiRes-CAM."""
+    if variant not in ("auto", "gradcam", "hirescam"):
+        raise NetspecError([error("bad-cam", f"variant must be auto, gradcam or hirescam, but got {variant!r}")])
+    if variant != "auto":
+        return variant
+    return "gradcam" if pooled_globally(graph, layer) else "hirescam"
+
+
 def gradcam(model: nnx.Module, graph: Graph, image: np.ndarray, class_index: int | None = None, *,
-            layer: str | None = None, normalize: Callable | None = None) -> np.ndarray:
+            layer: str | None = None, normalize: Callable | None = None, variant: str = "gradcam") -> np.ndarray:
     """Grad-CAM map ``(H, W)`` (≥ 0, in the layer's units) of one image ``(H, W, C)`` for
     ``class_index`` (default: the predicted class). ``model`` must output logits and be
-    built from ``graph`` (e.g. ``Trained.logits_model`` with ``session.logits_graph``)."""
+    built from ``graph`` (e.g. ``Trained.logits_model`` with ``session.logits_graph``).
+    ``variant``: ``gradcam``, ``hirescam`` or ``auto`` (see the module docstring)."""
     from netspec.visualize import check_layer
 
     layer = layer or last_spatial_layer(graph)
     check_layer(graph, layer)
+    variant = cam_variant(graph, layer, variant)
     model = nnx.clone(model)
     model.eval()
     x = jnp.asarray(np.asarray(image, np.float32)[None])
@@ -92,7 +116,10 @@ def gradcam(model: nnx.Module, graph: Graph, image: np.ndarray, class_index: int
         raise NetspecError([error("not-a-map", f"Grad-CAM needs a layer with 2-D feature maps, but '{layer}' "
                                                f"gives {tuple(value.shape[1:])}",
                                   hint=f"e.g. --layer {last_spatial_layer(graph)}")])
-    weights = gradient[0].mean(axis=(0, 1))  # α_k
-    cam = jax.nn.relu(jnp.tensordot(value[0], weights, axes=([-1], [0])))
+    if variant == "gradcam":
+        weights = gradient[0].mean(axis=(0, 1))  # α_k
+        cam = jax.nn.relu(jnp.tensordot(value[0], weights, axes=([-1], [0])))
+    else:
+        cam = jax.nn.relu((gradient[0] * value[0]).sum(axis=-1))
     height, width = image.shape[:2]
     return np.asarray(jax.image.resize(cam, (height, width), "bilinear"), np.float32)

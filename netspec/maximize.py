@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -135,6 +136,6 @@ def save_maximize_png(images: np.ndarray, units: Sequence[int], path: str | Path
         else:
             axis.imshow(shown[..., 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         axis.set_title(f"unit {units[index]}", fontsize=8)
-    figure.suptitle(title, fontsize=10)
+    figure.suptitle(textwrap.fill(title, 12 * columns + 20), fontsize=9)
     figure.tight_layout()
     return _save(figure, path)

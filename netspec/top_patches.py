@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +158,7 @@ def save_top_patches_png(found: TopPatches, path: str | Path, *, title: str | No
                         interpolation="nearest")
         label = f" ({labels[index]})" if labels is not None else ""
         axis.set_title(f"#{found.indices[index]}{label}\n{found.values[index]:.3g}", fontsize=8)
-    figure.suptitle(title or f"{found.layer}, unit {found.unit}: top {count} patches", fontsize=10)
+    title = title or f"{found.layer}, unit {found.unit}: top {count} patches"
+    figure.suptitle(textwrap.fill(title, 12 * columns + 20), fontsize=9)
     figure.tight_layout()
     return _save(figure, path)

@@ -93,9 +93,33 @@ def test_gradcam_of_the_cross_class_peaks_on_the_cross(cross_classifier):
     graph, model, image = cross_classifier
     assert last_spatial_layer(graph) == "feat"
     heat = gradcam(model, graph, image, 1)
+    np.testing.assert_allclose(gradcam(model, graph, image, 1, variant="auto"), heat)  # global pooling: Grad-CAM
     assert heat.shape == (16, 16) and heat.min() >= 0
     assert np.unravel_index(heat.argmax(), heat.shape) == (11, 4)  # the cross's centre
     assert heat[10:13, 3:6].sum() > 0.9 * heat.sum()
+
+
+def test_hirescam_finds_the_cross_where_a_flatten_head_empties_grad_cam(cross_classifier):
+    from netspec.gradcam import cam_variant
+
+    _, _, image = cross_classifier
+    graph = load("name: flat\ninput: [16, 16, 1]\nlayers:\n"
+                 "  - conv: {K: 1, F: 3, P: same, activation: relu, name: feat}\n"
+                 "  - flatten\n  - dense: {units: 2, name: out}\n")
+    model = build(graph, seed=0)
+    layer_module(model, "feat").kernel[...] = jnp.asarray((CROSS - 0.5)[:, :, None, None])
+    layer_module(model, "feat").bias[...] = jnp.asarray([-1.0])
+    # Class 1 reads the cross detector positively where the cross is, negatively everywhere else:
+    # the spatial mean of its gradient is negative, so Grad-CAM's map is empty.
+    weights = np.full((16, 16), -1.0, np.float32)
+    weights[9:14, 2:7] = 5.0
+    kernel = np.zeros((256, 2), np.float32)
+    kernel[:, 1] = weights.reshape(-1)
+    layer_module(model, "out").kernel[...] = jnp.asarray(kernel)
+    assert cam_variant(graph, "feat") == "hirescam"
+    assert gradcam(model, graph, image, 1, variant="gradcam").max() == 0
+    heat = gradcam(model, graph, image, 1, variant="auto")
+    assert np.unravel_index(heat.argmax(), heat.shape) == (11, 4)
 
 
 def test_smoothgrad_is_saliency_without_noise_and_stays_on_the_evidence(cross_classifier):

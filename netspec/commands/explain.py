@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="saliency --smooth: noise std as a fraction of the image's range (default 0.15)")
     parser.add_argument("--layer", metavar="NAME", default=None,
                         help="gradcam: the conv layer (default: the last one with 2-D maps)")
+    parser.add_argument("--cam", choices=("auto", "gradcam", "hirescam"), default="auto",
+                        help="gradcam: Grad-CAM's channel means of the gradient, or HiRes-CAM's per-position "
+                             "gradient × activation (auto: Grad-CAM after global pooling, else HiRes-CAM)")
     parser.add_argument("--samples", type=int, default=500, help="lime: perturbed images (default 500)")
     parser.add_argument("--features", type=int, default=8, help="lime: superpixels kept in the fit (default 8)")
     parser.add_argument("--superpixels", type=int, default=40, help="lime: SLIC superpixels asked for (default 40)")
@@ -79,7 +82,7 @@ def _heat(args: argparse.Namespace, trained, image, target: int, fill):
 
         heat = smoothgrad(trained.logits_model, image, target, samples=args.smooth, noise=args.noise,
                           normalize=trained.normalize)
-        return heat, f"SmoothGrad: mean |∂ logit / ∂ pixel| over {args.smooth} copies, noise {args.noise:g}"
+        return heat, f"SmoothGrad ({args.smooth} copies, noise {args.noise:g})"
     if args.method == "saliency":
         return saliency(trained.logits_model, image, target, normalize=trained.normalize), "|∂ logit / ∂ pixel|"
     if args.method == "occlusion":
@@ -87,14 +90,14 @@ def _heat(args: argparse.Namespace, trained, image, target: int, fill):
                          normalize=trained.normalize, score=args.score)
         return heat, f"drop of the class {'logit' if args.score == 'logit' else 'probability'} when hidden"
     if args.method == "gradcam":
-        from netspec.gradcam import gradcam
+        from netspec.gradcam import cam_variant, gradcam, last_spatial_layer
 
-        layer = args.layer
-        heat = gradcam(trained.logits_model, trained.session.logits_graph, image, target, layer=layer,
-                       normalize=trained.normalize)
-        from netspec.gradcam import last_spatial_layer
-
-        return heat, f"Grad-CAM of '{layer or last_spatial_layer(trained.session.logits_graph)}'"
+        graph = trained.session.logits_graph
+        layer = args.layer or last_spatial_layer(graph)
+        variant = cam_variant(graph, layer, args.cam)
+        heat = gradcam(trained.logits_model, graph, image, target, layer=layer, normalize=trained.normalize,
+                       variant=variant)
+        return heat, f"{'Grad-CAM' if variant == 'gradcam' else 'HiRes-CAM'} of '{layer}'"
     from netspec.lime import lime
 
     found = lime(trained.logits_model, image, target, samples=args.samples, features=args.features,
