@@ -15,6 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", metavar="IMAGE", help="image file (png, jpg, ...)")
     parser.add_argument("--layer", required=True, metavar="NAME",
                         help="layer name, as `netspec summary` lists them")
+    parser.add_argument("--scale", choices=("shared", "each"), default="shared",
+                        help="one colour scale for all channels, with a colour bar (default), or each its own")
+    parser.add_argument("--first", type=int, default=0, metavar="C", help="first channel to draw (paging)")
+    parser.add_argument("--limit", type=int, default=64, metavar="N", help="channels per picture (default 64)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: IMAGE-LAYER.png here)")
 
@@ -28,13 +32,21 @@ def run(args: argparse.Namespace) -> int:
 
     check_layer(load(args.spec), args.layer)  # before reading the checkpoint: a typo fails fast
 
+    from netspec.activation_picture import save_activations_figure
     from netspec.data import read_image
     from netspec.trained import default_output, open_trained
-    from netspec.visualize import save_activations_png
+    from netspec.visualize import layer_output
 
     trained = open_trained(args.spec, args.checkpoint)
     image = read_image(args.image, trained.graph.input_shape)
     output = Path(args.output) if args.output else default_output(f"{Path(args.image).stem}-{args.layer}")
-    save_activations_png(trained.model, trained.graph, image, args.layer, output, normalize=trained.normalize)
+    if args.limit < 1 or args.first < 0:
+        from netspec.diagnostics import NetspecError, error
+
+        raise NetspecError([error("bad-page", f"--limit must be at least 1 and --first at least 0, "
+                                              f"but got --limit {args.limit} --first {args.first}")])
+    value = layer_output(trained.model, trained.graph, image, args.layer, normalize=trained.normalize)
+    save_activations_figure(value, image, output, layer=args.layer, scale=args.scale, first=args.first,
+                            limit=args.limit)
     print(f"activations of '{args.layer}' written to {output}")
     return 0
