@@ -157,3 +157,43 @@ def test_a_full_mnist_run_evaluated_without_netspec_data_is_refused(tmp_path, mo
     assert cli.main(["eval", str(spec), "--checkpoint", str(out), "--data", "mnist", "--no-download"]) == 0
     captured = capsys.readouterr()
     assert "warning" in captured.err and "embedded test split" in captured.out
+
+
+def test_eval_draws_the_confusion_matrix_and_reports_each_class(run, capsys):
+    from PIL import Image
+
+    out, _ = run
+    capsys.readouterr()
+    assert cli.main(["eval", str(out), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    import numpy as np
+
+    matrix = np.array(report["confusion_matrix"])
+    for index, row in enumerate(report["per_class"]):
+        assert row["support"] == matrix[index].sum()
+        assert row["recall"] == round(matrix[index, index] / matrix[index].sum(), 4)
+        if matrix[:, index].sum():
+            assert row["precision"] == round(matrix[index, index] / matrix[:, index].sum(), 4)
+    picture = Path(report["confusion_png"])
+    assert picture == out / "confusion-test.png"
+    with Image.open(picture) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    dark_blue = (np.abs(pixels - [8, 48, 107]).sum(axis=-1) < 40).sum()  # "Blues" at 1.0: the diagonal
+    assert dark_blue > 2000
+    assert cli.main(["eval", str(out), "--format", "json"]) == 0  # a second eval keeps the first picture
+    assert json.loads(capsys.readouterr().out)["confusion_png"] == str(out / "confusion-test-2.png")
+
+
+def test_eval_of_a_regression_run_reports_mae_rmse_mape(tmp_path, capsys):
+    import math
+
+    spec = tmp_path / "sine.yaml"
+    spec.write_text("name: sine\ninput: [16, 1]\nlayers:\n  - conv: {K: 4, F: 3, P: causal, activation: relu}\n"
+                    "  - flatten\n  - dense: {units: 1}\ntrain: {batch_size: 32, epochs: 1, optimizer: adam}\n")
+    out = tmp_path / "run"
+    assert cli.main(["train", str(spec), "--data", "synthetic:sine:400", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["eval", str(out), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rmse"] == pytest.approx(math.sqrt(report["loss"]), rel=1e-3)
+    assert 0 < report["mae"] <= report["rmse"] and report["mape"] > 0
