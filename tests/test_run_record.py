@@ -197,3 +197,32 @@ def test_eval_of_a_regression_run_reports_mae_rmse_mape(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["rmse"] == pytest.approx(math.sqrt(report["loss"]), rel=1e-3)
     assert 0 < report["mae"] <= report["rmse"] and report["mape"] > 0
+
+
+def test_curves_show_a_title_the_best_epoch_and_the_test_point(run):
+    import numpy as np
+    from PIL import Image
+
+    out, _ = run
+    with Image.open(out / "curves.png") as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+
+    def count(rgb):
+        return int((np.abs(pixels - rgb).sum(axis=-1) < 30).sum())
+
+    assert count([214, 39, 40]) > 100  # the red test star (in both panels)
+    assert count([44, 160, 44]) > 100  # the green dashed line at the best epoch
+    assert (pixels[:25] < 100).all(axis=-1).sum() > 50  # dark title text along the top
+
+
+def test_no_test_point_or_best_line_without_them(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from netspec.train.rundir import plot_curves
+
+    history = [{"epoch": e, "loss": 1.0 / e, "val_loss": 1.2 / e} for e in (1, 2, 3)]
+    plot_curves(history, tmp_path / "plain.png")
+    pixels = np.asarray(Image.open(tmp_path / "plain.png").convert("RGB")).astype(int)
+    assert (np.abs(pixels - [214, 39, 40]).sum(axis=-1) < 30).sum() == 0
+    assert (np.abs(pixels - [44, 160, 44]).sum(axis=-1) < 30).sum() == 0

@@ -121,6 +121,7 @@ def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | P
             session.restore_best()
         if dataset.test is not None and len(dataset.test):
             test = _final_test(session, dataset.test, display)
+            session.write_history(plot=True)  # again, with the test point
     _final_message(session, display, stopped)
     return Run(session.directory, session.history, stopped, session.train, test, session)
 

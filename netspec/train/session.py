@@ -331,7 +331,17 @@ class Session:
     def write_history(self, *, plot: bool = True) -> None:
         """The history files; the plot (slowest) only when asked, e.g. when training ends."""
         if self.directory is not None:
-            rundir.write_history(self.directory, self.history, plot=plot)
+            rundir.write_history(self.directory, self.history, plot=plot, marks=self.curve_marks())
+
+    def curve_marks(self) -> dict[str, Any]:
+        """What curves.png shows besides the curves: a title, the best epoch, the test point."""
+        run = self.directory / rundir.RUN
+        info = rundir.read_json(run) if run.is_file() else {}
+        data = (info.get("data_record") or {}).get("name") or info.get("data") or ""
+        title = (f"{self.graph.name} on {data}: {self.loss_name}, {self.train.optimizer.name} "
+                 f"lr {self.train.optimizer.learning_rate:g}, batch {self.train.batch_size}")
+        best = self.best if self.best.get("epoch") is not None else None
+        return {"title": title, "best": best, "test": info.get("test")}
 
     def load_state(self, which: str = LAST, *, with_position: bool = True) -> dict[str, Any]:
         """Load ``checkpoints/<which>`` into this session; returns its meta."""
