@@ -22,7 +22,7 @@ from netspec.diagnostics import NetspecError, render
 COMMANDS = (
     "check", "summary", "schema", "export",
     "train", "eval", "predict", "bench",
-    "features", "explain", "filters", "activations", "top-patches", "maximize", "compare", "graph",
+    "features", "explain", "filters", "activations", "top-patches", "maximize", "compare", "augment-preview", "graph",
 )
 
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."

@@ -203,6 +203,10 @@ def _introduce(session: Session, display: Display, *, resumed: bool) -> None:
                     f"{train.epochs} epochs on {device_summary()}")
     display.message(f"data {dataset.describe()}")
     display.message(_data_origin(dataset))
+    if len(session.graph.input_shape) == 3 or train.augment is not None:
+        from netspec.augment_preview import describe
+
+        display.message(describe(train.augment))
     for note in dataset.notes:
         display.message(f"note: {note}")
     if resumed:
