@@ -191,8 +191,9 @@ def test_eval_of_a_regression_run_reports_mae_rmse_mape(tmp_path, capsys):
     spec.write_text("name: sine\ninput: [16, 1]\nlayers:\n  - conv: {K: 4, F: 3, P: causal, activation: relu}\n"
                     "  - flatten\n  - dense: {units: 1}\ntrain: {batch_size: 32, epochs: 1, optimizer: adam}\n")
     out = tmp_path / "run"
-    assert cli.main(["train", str(spec), "--data", "synthetic:sine:400", "--out", str(out), "--quiet"]) == 0
-    capsys.readouterr()
+    assert cli.main(["train", str(spec), "--data", "synthetic:sine:400", "--out", str(out)]) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch"))
+    assert "samples/s" in header and "images/s" not in header  # a series is not images
     assert cli.main(["eval", str(out), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["rmse"] == pytest.approx(math.sqrt(report["loss"]), rel=1e-3)

@@ -203,6 +203,8 @@ def _introduce(session: Session, display: Display, *, resumed: bool) -> None:
                     f"{train.epochs} epochs on {device_summary()}")
     display.message(f"data {dataset.describe()}")
     display.message(_data_origin(dataset))
+    if len(session.graph.input_shape) != 3:  # sequences and vectors are not images
+        display.rate_name = "samples/s"
     if len(session.graph.input_shape) == 3 or train.augment is not None:
         from netspec.augment_preview import describe
 

@@ -56,6 +56,7 @@ class Display:
         self._task = None
         self._header_done = False
         self._columns = _COLUMNS
+        self.rate_name = "images/s"  # "samples/s" for sequences and vectors (set by the loop)
 
     def message(self, text: str) -> None:
         """A line for the user, shown even when quiet."""
@@ -79,7 +80,7 @@ class Display:
     def update(self, completed: int, live: dict[str, float]) -> None:
         if self._progress is None:
             return
-        text = "  ".join(f"{'images/s' if k == 'images_per_s' else k} {format_value(k, v)}"
+        text = "  ".join(f"{self.rate_name if k == 'images_per_s' else k} {format_value(k, v)}"
                          for k, v in live.items() if v is not None)
         self._progress.update(self._task, completed=completed, live=text)
 
@@ -94,8 +95,8 @@ class Display:
             return
         if not self._header_done:
             epoch_width = max(len("epoch"), 2 * len(str(epochs)) + 1) + 2
-            self._columns = tuple((key, header, width or epoch_width) for key, header, width in _COLUMNS
-                                  if row.get(key) is not None)
+            self._columns = tuple((key, self.rate_name if key == "images_per_s" else header, width or epoch_width)
+                                  for key, header, width in _COLUMNS if row.get(key) is not None)
             self.console.print("".join(f"{header:<{width}}" for _, header, width in self._columns),
                                style="bold", highlight=False)
             self._header_done = True
