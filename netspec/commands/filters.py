@@ -13,6 +13,8 @@ HELP = "draw a trained conv layer's filters as an image grid (PNG)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("--layer", metavar="NAME", default=None, help="conv layer (default: the first one)")
+    parser.add_argument("--first", type=int, default=0, metavar="F", help="first filter to draw (paging)")
+    parser.add_argument("--limit", type=int, default=64, metavar="N", help="filters per picture (default 64)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: filters-LAYER.png here)")
 
@@ -33,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
 
     trained = open_trained(args.spec, args.checkpoint)
     output = Path(args.output) if args.output else default_output(f"filters-{layer}")
-    save_filters_png(trained.model, trained.graph, output, layer)
+    if args.limit < 1 or args.first < 0:
+        from netspec.diagnostics import NetspecError, error
+
+        raise NetspecError([error("bad-page", f"--limit must be at least 1 and --first at least 0, "
+                                              f"but got --limit {args.limit} --first {args.first}")])
+    save_filters_png(trained.model, trained.graph, output, layer, first=args.first, limit=args.limit)
     print(f"filters of '{layer}' written to {output}")
     return 0
