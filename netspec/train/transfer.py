@@ -4,6 +4,7 @@
 
     train:
       freeze: {up_to: conv3}            # conv3 and every layer before it (spec order)
+      freeze: {up_to: block4}           # a block's name: every layer up to the block's last one
       freeze: [conv1, "block1/*"]       # layer names or glob patterns (fnmatch: * ? [..])
       freeze: {layers: [fc1], up_to: pool2}
       init_from:                        # one source, or a list of them
@@ -50,7 +51,8 @@ class FreezeSpec(_Strict):
     list of them is shorthand for ``{layers: [...]}``."""
 
     layers: list[str] = Field(default_factory=list, description="layer names or glob patterns (block1/*)")
-    up_to: str | None = Field(None, description="this layer and every layer before it in the spec")
+    up_to: str | None = Field(None, description="this layer (or block: up to its last layer) and every layer "
+                                                "before it in the spec")
 
     @model_validator(mode="before")
     @classmethod
@@ -101,11 +103,17 @@ def frozen_layers(graph: Graph, freeze: FreezeSpec | None) -> list[str]:
     chosen, problems = select(graph, freeze.layers, key="train.freeze")
     if freeze.up_to is not None:
         names = [node.name for node in graph.nodes if node.op != "input"]
-        if freeze.up_to in names:
-            chosen = sorted(set(chosen) | set(names[: names.index(freeze.up_to) + 1]), key=names.index)
+        inside = [name for name in names if name.startswith(freeze.up_to + "/")]  # a block: up to its last layer
+        last = freeze.up_to if freeze.up_to in names else (inside[-1] if inside else None)
+        if last is not None:
+            chosen = sorted(set(chosen) | set(names[: names.index(last) + 1]), key=names.index)
         else:
-            problems.append(error("unknown-layer", f"train.freeze.up_to: '{graph.name}' has no layer "
-                                                   f"'{freeze.up_to}'", hint=did_you_mean(freeze.up_to, names)))
+            blocks = list(dict.fromkeys(name.split("/")[0] for name in names if "/" in name))
+            hint = did_you_mean(freeze.up_to, names + blocks)
+            if blocks:
+                hint = (hint + "; " if hint else "") + f"blocks: {', '.join(blocks[:20])}"
+            problems.append(error("unknown-layer", f"train.freeze.up_to: '{graph.name}' has no layer or block "
+                                                   f"'{freeze.up_to}'", hint=hint))
     if problems:
         raise NetspecError(problems)
     return chosen
