@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+COMPACT_BELOW = 100  # terminal columns under which the bar drops the live metrics
 _COLUMNS = (  # (history key, header, width including the gap after it)
     ("epoch", "epoch", 0),  # sized to the epoch count
     ("loss", "loss", 9),
@@ -65,15 +66,13 @@ class Display:
     def start_epoch(self, epoch: int, epochs: int, steps: int, done: int = 0) -> None:
         if self.quiet or not self.console.is_terminal:
             return
-        self._progress = Progress(
-            TextColumn(f"epoch {epoch}/{epochs}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[live]}"),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=True,
-        )
+        if self.console.width < COMPACT_BELOW:  # narrow terminal: the live metrics would crowd out the bar
+            columns = (TextColumn(f"{epoch}/{epochs}"), BarColumn(bar_width=max(8, self.console.width - 32)),
+                       MofNCompleteColumn(), TimeRemainingColumn(compact=True))
+        else:
+            columns = (TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[live]}"), TimeRemainingColumn())
+        self._progress = Progress(*columns, console=self.console, transient=True)
         self._progress.start()
         self._task = self._progress.add_task("train", total=steps, completed=done, live="")
 
