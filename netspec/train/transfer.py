@@ -110,8 +110,8 @@ def frozen_layers(graph: Graph, freeze: FreezeSpec | None) -> list[str]:
         else:
             blocks = list(dict.fromkeys(name.split("/")[0] for name in names if "/" in name))
             hint = did_you_mean(freeze.up_to, names + blocks)
-            if blocks:
-                hint = (hint + "; " if hint else "") + f"blocks: {', '.join(blocks[:20])}"
+            if hint is None and blocks:
+                hint = f"up_to takes a layer or a block; blocks: {', '.join(blocks[:20])}"
             problems.append(error("unknown-layer", f"train.freeze.up_to: '{graph.name}' has no layer or block "
                                                    f"'{freeze.up_to}'", hint=hint))
     if problems:
