@@ -1,6 +1,6 @@
 """The ``netspec`` command line.
 
-Each sub-command lives in ``netspec/commands/<name>.py`` with ``HELP``,
+Each sub-command lives in ``netspec/cli/commands/<name>.py`` (``-`` as ``_``) with ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
 JAX only inside ``run``, so building the parser (and running ``check`` or
 ``summary``) never loads it.
@@ -24,7 +24,7 @@ from netspec.version import __version__
 COMMANDS = (
     "check", "summary", "schema", "export",
     "train", "eval", "predict", "bench",
-    "features", "explain", "filters", "activations", "graph",
+    "features", "explain", "filters", "activations", "top-patches", "maximize", "compare", "augment-preview", "graph",
 )
 
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f"netspec.cli.commands.{name}")
+        module = importlib.import_module(f"netspec.cli.commands.{name.replace('-', '_')}")
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
         command_parser.set_defaults(_run=module.run)
