@@ -77,7 +77,7 @@ def describe(recorded: dict[str, Any]) -> str:
 
     >>> describe({"source": "mnist", "name": "mnist", "paths": ["/d/a.gz", "/d/b.gz"],
     ...           "splits": {"train": {"examples": 9, "checksum": "ab"}}})
-    "--data mnist -> mnist (9 train) read from /d/a.gz, /d/b.gz"
+    '--data mnist -> mnist (9 train) read from /d/a.gz, /d/b.gz'
     """
     counts = ", ".join(f"{split['examples']:,} {name}" for name, split in recorded["splits"].items())
     text = f"--data {recorded.get('source')} -> {recorded.get('name')} ({counts})"

@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
 def regression_metrics(predicted: np.ndarray, target: np.ndarray) -> dict[str, float]:
     """MAE, RMSE and MAPE (in %, over targets that are not 0) of a regression.
 
+    >>> import numpy as np
     >>> regression_metrics(np.array([1.0, 2.0, 4.0]), np.array([1.0, 2.0, 2.0]))
     {'mae': 0.6667, 'rmse': 1.1547, 'mape': 33.3333}
     """
