@@ -133,7 +133,7 @@ def test_eval_reports_loss_accuracy_and_a_confusion_matrix(trained, spec, capsys
     assert "val split" in table and "confusion matrix" in table
 
 
-def test_predict_lists_top_k_classes_and_saves_them_in_the_run(trained, spec, tmp_path, capsys):
+def test_predict_lists_top_k_classes_and_writes_only_where_o_says(trained, spec, tmp_path, capsys):
     from PIL import Image
 
     from netspec.data import load_data
@@ -153,8 +153,30 @@ def test_predict_lists_top_k_classes_and_saves_them_in_the_run(trained, spec, tm
         top = result["top"]
         assert len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
         assert top[0]["class"] in ("class 0", "class 1", "class 2")
-    saved = json.loads((trained / "predictions.json").read_text())
-    assert saved["predictions"] == results
+    assert not (trained / "predictions.json").exists()  # the run folder is not written to
+    # The run folder alone names the spec; -o writes a new file and never replaces one.
+    output = tmp_path / "predictions.json"
+    assert cli.main(["predict", str(trained), *paths, "--top-k", "2", "-o", str(output)]) == 0
+    assert json.loads(output.read_text())["predictions"] == results
+    before = output.read_text()
+    assert cli.main(["predict", str(trained), *paths, "-o", str(output)]) == 1
+    assert "already exists" in capsys.readouterr().err and output.read_text() == before
+
+
+def test_eval_takes_the_run_folder_alone(trained, spec, capsys):
+    assert cli.main(["eval", str(trained), "--format", "json"]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert cli.main(["eval", str(spec), "--checkpoint", str(trained), "--format", "json"]) == 0
+    with_spec = json.loads(capsys.readouterr().out)
+    differ = ("checkpoint", "confusion_png")  # how the run was named, and a new picture each time
+    assert {k: v for k, v in alone.items() if k not in differ} == {
+        k: v for k, v in with_spec.items() if k not in differ}
+    assert cli.main(["eval", str(trained / "checkpoints" / "last"), "--split", "val"]) == 0
+    assert "val split" in capsys.readouterr().out
+    assert cli.main(["eval", str(spec)]) == 1  # a spec file alone: which run?
+    assert "add --checkpoint RUN, or pass the run folder alone" in capsys.readouterr().err
+    assert cli.main(["eval", str(spec.parent)]) == 1
+    assert "is not a netspec run folder" in capsys.readouterr().err
 
 
 def test_bench_reports_compile_and_step_times(spec, capsys):

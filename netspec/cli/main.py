@@ -1,6 +1,6 @@
 """The ``netspec`` command line.
 
-Each sub-command lives in ``netspec/cli/commands/<name>.py`` with ``HELP``,
+Each sub-command lives in ``netspec/cli/commands/<name>.py`` (``-`` as ``_``) with ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
 JAX only inside ``run``, so building the parser (and running ``check`` or
 ``summary``) never loads it.
@@ -25,7 +25,7 @@ from netspec.version import __version__
 COMMANDS = (
     "check", "summary", "diff", "expand", "schema", "export",
     "train", "eval", "predict", "bench",
-    "features", "explain", "filters", "activations", "graph", "weights",
+    "features", "explain", "filters", "activations", "top-patches", "maximize", "compare", "augment-preview", "graph", "weights",
 )
 
 UNSCALED = ("schema", "diff")  # commands without one spec to scale (diff has its own --scale-a/--scale-b)
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netspec {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f"netspec.cli.commands.{name}")
+        module = importlib.import_module(f"netspec.cli.commands.{name.replace('-', '_')}")
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command_parser)
         if name not in UNSCALED:

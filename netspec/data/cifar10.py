@@ -194,4 +194,5 @@ def load_cifar10(
     train = Split(conform(images_to_unit(train.x), input_shape), train.y)
     test = Split(conform(images_to_unit(test.x), input_shape), test.y)
     train, val = split_validation(train, val_split, seed, stratify=True)
-    return Dataset("cifar10", train, val, test, class_names, "classification", notes + found_notes)
+    return Dataset("cifar10", train, val, test, class_names, "classification", notes + found_notes,
+                   (str(found.resolve()),))

@@ -47,6 +47,8 @@ class Dataset:
 
     ``notes`` are plain sentences for the user (e.g. that the embedded MNIST
     test split stands in for the full training set); say them, don't log them.
+    ``origin`` holds the resolved paths the data was read from (files or a
+    folder; empty for generated data), so a run can record and print them.
     """
 
     name: str
@@ -56,6 +58,7 @@ class Dataset:
     class_names: list[str] | None
     task: Task
     notes: list[str] = field(default_factory=list)
+    origin: tuple[str, ...] = ()
 
     @property
     def example_shape(self) -> tuple[int, ...]:

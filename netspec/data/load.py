@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from netspec.data.arrays import load_npz
@@ -61,18 +62,18 @@ def load_data(
             input_shape=input_shape, val_split=val_split, seed=seed, cache_dir=cache_dir, download=download
         )
     if kind == "folder":
-        return load_folder(argument, input_shape=input_shape, val_split=val_split, seed=seed)
+        return _read_from(load_folder(argument, input_shape=input_shape, val_split=val_split, seed=seed), argument)
     if kind == "npz":
-        return load_npz(argument, input_shape=input_shape, val_split=val_split, seed=seed)
+        return _read_from(load_npz(argument, input_shape=input_shape, val_split=val_split, seed=seed), argument)
     if kind == "csv":
-        return load_csv(
+        return _read_from(load_csv(
             argument,
             input_shape=input_shape,
             output_shape=output_shape,
             window=window,
             horizon=horizon,
             val_split=val_split,
-        )
+        ), argument)
     if kind == "synthetic":
         return load_synthetic(
             argument,
@@ -89,3 +90,8 @@ def load_data(
         f"unknown data source '{source}'",
         hint=(guess + " " if guess else "") + "sources are " + ", ".join(SOURCES),
     )
+
+
+def _read_from(dataset: Dataset, path: str) -> Dataset:
+    """``dataset`` with its origin set to ``path``, resolved (relative paths depend on the shell's folder)."""
+    return dataclasses.replace(dataset, origin=(str(Path(path).resolve()),))

@@ -114,17 +114,20 @@ def _read_keras_npz(path: Path) -> tuple[Split, Split]:
         )
 
 
+EMBEDDED_FILES = (EMBEDDED / "t10k-images-idx3-ubyte.gz", EMBEDDED / "t10k-labels-idx1-ubyte.gz")
+
+
 def _embedded_test() -> Split:
     images = read_verified(EMBEDDED / "t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte")
     labels = read_verified(EMBEDDED / "t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte")
     return Split(images, labels.astype(np.int32))
 
 
-def _from_cache(folders: list[Path]) -> tuple[Split, Split] | None:
-    """(train, test) raw uint8 splits from the cache, or None when the training files are absent."""
+def _from_cache(folders: list[Path]) -> tuple[Split, Split, list[Path]] | None:
+    """(train, test, files read) raw uint8 splits from the cache, or None when the training files are absent."""
     for folder in folders:
         if (folder / "mnist.npz").is_file():
-            return _read_keras_npz(folder / "mnist.npz")
+            return (*_read_keras_npz(folder / "mnist.npz"), [folder / "mnist.npz"])
     images_path = _find(folders, "train-images-idx3-ubyte")
     labels_path = _find(folders, "train-labels-idx1-ubyte")
     if images_path is None or labels_path is None:
@@ -137,12 +140,12 @@ def _from_cache(folders: list[Path]) -> tuple[Split, Split] | None:
     test_labels = _find(folders, "t10k-labels-idx1-ubyte")
     if test_images is None or test_labels is None:
         # The embedded files are the official t10k files, byte for byte.
-        return train, _embedded_test()
+        return train, _embedded_test(), [images_path, labels_path, *EMBEDDED_FILES]
     test = Split(
         read_verified(test_images, "t10k-images-idx3-ubyte"),
         read_verified(test_labels, "t10k-labels-idx1-ubyte").astype(np.int32),
     )
-    return train, test
+    return train, test, [images_path, labels_path, test_images, test_labels]
 
 
 def _download_training_files(target: Path) -> str | None:
@@ -188,9 +191,10 @@ def load_mnist(
         else:
             why_not = f"the download failed ({reason})"
     if found is not None:
-        train, test = _finish(*found, input_shape)
+        train, test = _finish(*found[:2], input_shape)
         train, val = split_validation(train, val_split, seed, stratify=True)
-        return Dataset("mnist", train, val, test, CLASS_NAMES, "classification", notes)
+        origin = tuple(str(path.resolve()) for path in found[2])
+        return Dataset("mnist", train, val, test, CLASS_NAMES, "classification", notes, origin)
 
     train, _ = _finish(_embedded_test(), None, input_shape)
     train, val = split_validation(train, val_split, seed, stratify=True)
@@ -202,4 +206,5 @@ def load_mnist(
         f"and {why_not}: put train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz "
         f"in {cache_dirs[0] / 'mnist'} (or point NETSPEC_DATA at a folder holding them)."
     )
-    return Dataset("mnist (embedded test split)", train, val, None, CLASS_NAMES, "classification", notes)
+    origin = tuple(str(path.resolve()) for path in EMBEDDED_FILES)
+    return Dataset("mnist (embedded test split)", train, val, None, CLASS_NAMES, "classification", notes, origin)

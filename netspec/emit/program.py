@@ -314,6 +314,8 @@ class Writer:
                 capture_body.append(f"{INDENT}{targets} = {expression}")
             else:
                 capture_body.append(f"{INDENT}{targets} = {expression}")
+                if statement.output_count == 1:  # nnx.Perturbation: gradients w.r.t. this value (Grad-CAM)
+                    capture_body.append(f"{INDENT}{targets} = self.perturb({statement.key!r}, {targets})")
                 capture_body.append(f"{INDENT}self.sow(nnx.Intermediate, {statement.key!r}, {targets})")
         result = ", ".join(names[ref] for ref in returns)
         body.append(f"{INDENT * 2}return {result}")

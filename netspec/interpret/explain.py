@@ -18,7 +18,7 @@ batched under ``jax.jit``. Where the scores come from:
   softmax off) and for specs that end in a plain dense layer;
 * ``graph=the spec``: for a model built from it (``netspec.build``); a final
   softmax/sigmoid is removed by re-assembling the spec without that node
-  around the same weights (:func:`netspec.trained.without_head`).
+  around the same weights (:func:`netspec.interpret.trained.without_head`).
 
 Probabilities are ``softmax(logits)``; a single output unit is a sigmoid
 (scores ``±z/2``, whose softmax is exactly ``sigmoid(z)``). ``normalize``
@@ -168,7 +168,7 @@ def _fill_value(image: np.ndarray, fill: str | float) -> np.ndarray:
 def occlusion(model: nnx.Module, image: np.ndarray, class_index: int | None = None, *,
               patch: int | None = None, stride: int | None = None, fill: str | float = "mean",
               graph: Graph | None = None, normalize: Callable | None = None,
-              batch_size: int = 128) -> np.ndarray:
+              batch_size: int = 128, score: str = "prob") -> np.ndarray:
     """Occlusion sensitivity of one image ``(H, W, C)``: a map ``(H, W)``.
 
     A ``patch``×``patch`` square of ``fill`` is slid over the image with
@@ -182,15 +182,22 @@ def occlusion(model: nnx.Module, image: np.ndarray, class_index: int | None = No
     carrying no information; on white-on-black digits a 0.5 grey square is
     itself a stroke (it lowers the class score more on the background than on
     the digit), so the mean colour is the faithful default. Defaults:
-    ``patch`` = a seventh of the shorter side (at least 2; 4 on MNIST, 32 on
-    224×224), ``stride`` = half the patch.
+    ``patch`` = a quarter of the shorter side (at least 2; 7 on MNIST, 56 on
+    224×224: large enough to hide a stroke or a part), ``stride`` = half the patch.
+
+    ``score="logit"`` records the drop of the class *logit* instead of its
+    probability: a confident model's probability stays near 1 under most
+    patches (a map of near-zeros), while its logit still moves.
     """
     image = np.asarray(image, np.float32)
     if image.ndim != 3:
         raise NetspecError([error("not-an-image", f"occlusion needs one image (H, W, C), but got shape {image.shape}",
                                   hint="pass images one at a time; 1-D and 3-D inputs are not supported")])
     height, width, _ = image.shape
-    patch = patch if patch is not None else max(2, min(height, width) // 7)
+    patch = patch if patch is not None else max(2, min(height, width) // 4)
+    if score not in ("prob", "logit"):
+        raise NetspecError([error("bad-score", f"score must be 'prob' or 'logit', but got {score!r}")])
+    scorer_field = "logits" if score == "logit" else "probabilities"
     stride = stride if stride is not None else max(1, patch // 2)
     if not 1 <= patch <= min(height, width) or stride < 1:
         raise NetspecError([error("bad-patch", f"patch must be in 1..{min(height, width)} and stride at least 1, "
@@ -200,13 +207,14 @@ def occlusion(model: nnx.Module, image: np.ndarray, class_index: int | None = No
     positions = np.array([(top, left) for top in _starts(height, patch, stride)
                           for left in _starts(width, patch, stride)], np.int32)
     block = jnp.broadcast_to(jnp.asarray(_fill_value(image, fill)), (patch, patch, image.shape[-1]))
-    baseline = float(scorer.probabilities(scorer.state, jnp.asarray(image[None]))[0, target])
+    score_of = getattr(scorer, scorer_field)
+    baseline = float(score_of(scorer.state, jnp.asarray(image[None]))[0, target])
     size = min(batch_size, len(positions))
     probabilities = []
     for start in range(0, len(positions), size):
         chunk = positions[start:start + size]
         padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk), axis=0)])  # one compiled shape
-        found = _occluded_probabilities(scorer.probabilities, scorer.state, jnp.asarray(image), block,
+        found = _occluded_probabilities(score_of, scorer.state, jnp.asarray(image), block,
                                         jnp.asarray(padded), target)
         probabilities.append(np.asarray(found)[:len(chunk)])
     drop = baseline - np.concatenate(probabilities)

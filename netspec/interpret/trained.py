@@ -17,11 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from flax import nnx
 
 from netspec.ir import Graph
+
+if TYPE_CHECKING:  # the session module imports JAX and Optax; only its type is needed here
+    from netspec.train.session import Session
 
 
 def with_weights(graph: Graph, state) -> nnx.Module:
@@ -54,7 +58,7 @@ class Trained:
     training session (:class:`netspec.train.session.Session`)."""
 
     graph: Graph
-    session: object
+    session: Session
 
     @property
     def head(self) -> str | None:

@@ -97,20 +97,26 @@ def _kernel(model, graph: Graph, layer: str) -> np.ndarray:
     return kernel
 
 
-def filters_grid(model, graph: Graph, layer: str | None = None) -> np.ndarray:
+def filters_grid(model, graph: Graph, layer: str | None = None, *, first: int = 0,
+                 limit: int = MAX_TILES, zoom: int = 1) -> np.ndarray:
     """The filters of conv ``layer`` (default: the first conv) as one image in [0, 1].
 
     With 3 input channels: RGB tiles ``F_h×F_w``, filters in a square-ish grid,
     shape ``(rows·(F_h+1)−1, columns·(F_w+1)−1, 3)``, white between tiles.
     Otherwise grey ``(H, W)`` with NaN between tiles: one input channel -> one
     tile per filter in a square-ish grid; several -> one row per filter, one
-    column per input channel.
+    column per input channel. ``first`` and ``limit`` page through the filters;
+    ``zoom`` repeats each weight ``zoom``×``zoom`` times, so the one-pixel gaps stay thin.
     """
     layer = layer or first_conv(graph)
     check_layer(graph, layer, CONV_OPS)
     kernel = _kernel(model, graph, layer)
-    filters = np.moveaxis(kernel, -1, 0)[:MAX_TILES]  # (K, F_h, F_w, C_in)
+    filters = np.moveaxis(kernel, -1, 0)[first:first + min(limit, MAX_TILES)]  # (K, F_h, F_w, C_in)
+    if len(filters) == 0:
+        raise NetspecError([error("bad-page", f"'{layer}' has {kernel.shape[-1]} filters; "
+                                              f"--first {first} is past the last")])
     scaled = _unit_range(filters, (1, 2, 3))
+    scaled = np.repeat(np.repeat(scaled, zoom, axis=1), zoom, axis=2)
     channels = filters.shape[-1]
     if channels == 3:
         return tile(scaled, columns=math.ceil(math.sqrt(len(scaled))), background=1.0)
@@ -192,26 +198,45 @@ def _colormap(name: str, gaps: str = "white"):
     return matplotlib.colormaps[name].with_extremes(bad=gaps)
 
 
-def save_filters_png(model, graph: Graph, path: str | Path, layer: str | None = None) -> Path:
-    """Write :func:`filters_grid` as a PNG with a title naming the layer and the filter size."""
+def save_filters_png(model, graph: Graph, path: str | Path, layer: str | None = None, *, first: int = 0,
+                     limit: int = 64) -> Path:
+    """Write :func:`filters_grid` as a PNG with a title naming the layer and the filter size,
+    every filter numbered; ``first``/``limit`` page through large layers."""
     plt = _pyplot()
     layer = layer or first_conv(graph)
-    grid = filters_grid(model, graph, layer)
     kernel_shape = _kernel(model, graph, layer).shape
-    height, width, channels, count = kernel_shape
-    shown = f" (first {MAX_TILES})" if count > MAX_TILES else ""
+    size, width, channels, count = kernel_shape
+    zoom = max(1, 12 // max(size, width))  # thin gaps: a 3×3 filter is drawn 12×12 with 1-pixel gutters
+    grid = filters_grid(model, graph, layer, first=first, limit=limit, zoom=zoom)
+    height, width = size * zoom, width * zoom
+    drawn = list(range(first, min(count, first + min(limit, MAX_TILES))))
+    if not drawn:
+        raise NetspecError([error("bad-page", f"'{layer}' has {count} filters; --first {first} is past the last")])
+    shown = f" (filters {drawn[0]}–{drawn[-1]}; page with --first/--limit)" if len(drawn) < count else ""
     layout = ("" if channels in (1, 3) else "rows: filters, columns: input channels\n")
     figure, axis = plt.subplots(figsize=_figure_size(grid.shape[:2]))
     gaps = "#6fa8dc"  # blue, so no grey weight is mistaken for a gap
     axis.imshow(grid, cmap=None if grid.ndim == 3 else _colormap("gray", gaps), vmin=0, vmax=1,
                 interpolation="nearest")
-    axis.set_title(f"{layer}: {count} filters {height}×{width}×{channels}{shown}\n"
+    axis.set_title(f"{layer}: {count} filters {size}×{width // zoom}×{channels}{shown}\n"
                    f"{layout}each filter scaled to its own min..max", fontsize=10)
     if channels not in (1, 3):
         axis.set_xlabel("input channel")
         axis.set_ylabel("filter")
-    axis.set_xticks([])
-    axis.set_yticks([])
+        shown_channels = (grid.shape[1] + 1) // (width + 1)
+        axis.set_yticks([row * (height + 1) + (height - 1) / 2 for row in range(len(drawn))], [str(f) for f in drawn],
+                        fontsize=6 if len(drawn) > 24 else 8)
+        axis.set_xticks([c * (width + 1) + (width - 1) / 2 for c in range(shown_channels)],
+                        [str(c) for c in range(shown_channels)], fontsize=6 if shown_channels > 24 else 8)
+    else:
+        columns = math.ceil(math.sqrt(len(drawn)))
+        for index, number in enumerate(drawn):
+            row, column = divmod(index, columns)
+            axis.text(column * (width + 1) - 0.45, row * (height + 1) - 0.45, str(number), ha="left", va="top",
+                      fontsize=6, color="white",
+                      bbox={"boxstyle": "square,pad=0.05", "facecolor": "black", "alpha": 0.55, "linewidth": 0})
+        axis.set_xticks([])
+        axis.set_yticks([])
     figure.tight_layout()
     return _save(figure, path)
 

@@ -37,11 +37,17 @@ def frozen_layers(graph: Graph, freeze: FreezeSpec | None) -> list[str]:
     chosen, problems = select(graph, freeze.layers, key="train.freeze")
     if freeze.up_to is not None:
         names = [node.name for node in graph.nodes if node.op != "input"]
-        if freeze.up_to in names:
-            chosen = sorted(set(chosen) | set(names[: names.index(freeze.up_to) + 1]), key=names.index)
+        inside = [name for name in names if name.startswith(freeze.up_to + "/")]  # a block: up to its last layer
+        last = freeze.up_to if freeze.up_to in names else (inside[-1] if inside else None)
+        if last is not None:
+            chosen = sorted(set(chosen) | set(names[: names.index(last) + 1]), key=names.index)
         else:
-            problems.append(error("unknown-layer", f"train.freeze.up_to: '{graph.name}' has no layer "
-                                                   f"'{freeze.up_to}'", hint=did_you_mean(freeze.up_to, names)))
+            blocks = list(dict.fromkeys(name.split("/")[0] for name in names if "/" in name))
+            hint = did_you_mean(freeze.up_to, names + blocks)
+            if hint is None and blocks:
+                hint = f"up_to takes a layer or a block; blocks: {', '.join(blocks[:20])}"
+            problems.append(error("unknown-layer", f"train.freeze.up_to: '{graph.name}' has no layer or block "
+                                                   f"'{freeze.up_to}'", hint=hint))
     if problems:
         raise NetspecError(problems)
     return chosen

@@ -57,7 +57,8 @@ class FreezeSpec(_Forbid):
     list of them is shorthand for ``{layers: [...]}``."""
 
     layers: list[str] = Field(default_factory=list, description="layer names or glob patterns (block1/*)")
-    up_to: str | None = Field(None, description="this layer and every layer before it in the spec")
+    up_to: str | None = Field(None, description="this layer (or block: up to its last layer) and every layer "
+                                                "before it in the spec")
 
     @model_validator(mode="before")
     @classmethod

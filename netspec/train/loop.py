@@ -131,9 +131,8 @@ def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | P
         if session.train.early_stopping is not None and session.train.early_stopping.restore_best:
             session.restore_best()
         if dataset.test is not None and len(dataset.test):
-            test = session.evaluate(dataset.test.x, dataset.test.y)
-            session.record_test(test)
-            display.message("test: " + "  ".join(_show(k, v) for k, v in test.items()))
+            test = _final_test(session, dataset.test, display)
+            session.write_history(plot=True)  # again, with the test point
     _final_message(session, display, stopped)
     return Run(session.directory, session.history, stopped, session.train, test, session)
 
@@ -214,6 +213,13 @@ def _introduce(session: Session, display: Display, *, resumed: bool) -> None:
                     f"{train.optimizer.name} lr {train.optimizer.learning_rate:g}, batch {train.batch_size}, "
                     f"{train.epochs} epochs on {device_summary()}")
     display.message(f"data {dataset.describe()}")
+    display.message(_data_origin(dataset))
+    if len(session.graph.input_shape) != 3:  # sequences and vectors are not images
+        display.rate_name = "samples/s"
+    if len(session.graph.input_shape) == 3 or train.augment is not None:
+        from netspec.train.augment_preview import describe
+
+        display.message(describe(train.augment))
     for note in dataset.notes:
         display.message(f"note: {note}")
     if resumed:
@@ -223,6 +229,44 @@ def _introduce(session: Session, display: Display, *, resumed: bool) -> None:
         else:
             display.message(f"resuming at epoch {session.epoch + 1}, step {session.step_in_epoch} "
                             f"(global step {session.global_step})")
+
+
+def _final_test(session: Session, test_split, display: Display) -> dict[str, float]:
+    """Test figures of the checkpoint ``netspec eval`` reads (the best one, when saved),
+    and of the final weights too when those differ, each line saying which it is."""
+    from netspec.train.session import BEST
+
+    x, y = test_split.x, test_split.y
+    best_epoch = session.best.get("epoch")
+    has_best = session.directory is not None and (session.directory / rundir.CHECKPOINTS / BEST).exists()
+    restored = session.train.early_stopping is not None and session.train.early_stopping.restore_best
+    if not has_best:
+        test = session.evaluate(x, y)
+        display.message(f"test (final weights, epoch {session.epoch}): " + _show_all(test))
+        session.record_test(test, checkpoint={"name": "last", "epoch": session.epoch})
+        return test
+    last = None if restored or best_epoch == session.epoch else session.evaluate(x, y)
+    test = session.evaluate_checkpoint(BEST, x, y) if last is not None else session.evaluate(x, y)
+    name, _ = session.monitor()
+    display.message(f"test (checkpoints/best, epoch {best_epoch}, best {name}; what netspec eval reports): "
+                    + _show_all(test))
+    if last is not None:
+        display.message(f"test (last weights, epoch {session.epoch}): " + _show_all(last))
+    session.record_test(test, checkpoint={"name": BEST, "epoch": best_epoch}, last=last)
+    return test
+
+
+def _data_origin(dataset) -> str:
+    """Where the data came from: the resolved files or folder, and NETSPEC_DATA when it is set."""
+    import os
+
+    where = ", ".join(dataset.origin) if dataset.origin else "generated in memory (no files)"
+    env = os.environ.get("NETSPEC_DATA")
+    return f"data read from {where}" + (f" (NETSPEC_DATA={env})" if env else "")
+
+
+def _show_all(metrics: dict[str, float]) -> str:
+    return "  ".join(_show(k, v) for k, v in metrics.items())
 
 
 def _show(key: str, value: float) -> str:

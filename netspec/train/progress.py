@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+COMPACT_BELOW = 100  # terminal columns under which the bar drops the live metrics
 _COLUMNS = (  # (history key, header, width including the gap after it)
     ("epoch", "epoch", 0),  # sized to the epoch count
     ("loss", "loss", 9),
@@ -56,6 +57,7 @@ class Display:
         self._task = None
         self._header_done = False
         self._columns = _COLUMNS
+        self.rate_name = "images/s"  # "samples/s" for sequences and vectors (set by the loop)
 
     def message(self, text: str) -> None:
         """A line for the user, shown even when quiet."""
@@ -64,22 +66,20 @@ class Display:
     def start_epoch(self, epoch: int, epochs: int, steps: int, done: int = 0) -> None:
         if self.quiet or not self.console.is_terminal:
             return
-        self._progress = Progress(
-            TextColumn(f"epoch {epoch}/{epochs}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[live]}"),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=True,
-        )
+        if self.console.width < COMPACT_BELOW:  # narrow terminal: the live metrics would crowd out the bar
+            columns = (TextColumn(f"{epoch}/{epochs}"), BarColumn(bar_width=max(8, self.console.width - 32)),
+                       MofNCompleteColumn(), TimeRemainingColumn(compact=True))
+        else:
+            columns = (TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[live]}"), TimeRemainingColumn())
+        self._progress = Progress(*columns, console=self.console, transient=True)
         self._progress.start()
         self._task = self._progress.add_task("train", total=steps, completed=done, live="")
 
     def update(self, completed: int, live: dict[str, float]) -> None:
         if self._progress is None:
             return
-        text = "  ".join(f"{'images/s' if k == 'images_per_s' else k} {format_value(k, v)}"
+        text = "  ".join(f"{self.rate_name if k == 'images_per_s' else k} {format_value(k, v)}"
                          for k, v in live.items() if v is not None)
         self._progress.update(self._task, completed=completed, live=text)
 
@@ -94,8 +94,8 @@ class Display:
             return
         if not self._header_done:
             epoch_width = max(len("epoch"), 2 * len(str(epochs)) + 1) + 2
-            self._columns = tuple((key, header, width or epoch_width) for key, header, width in _COLUMNS
-                                  if row.get(key) is not None)
+            self._columns = tuple((key, self.rate_name if key == "images_per_s" else header, width or epoch_width)
+                                  for key, header, width in _COLUMNS if row.get(key) is not None)
             self.console.print("".join(f"{header:<{width}}" for _, header, width in self._columns),
                                style="bold", highlight=False)
             self._header_done = True

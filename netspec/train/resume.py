@@ -13,12 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from netspec.data.provenance import record
 from netspec.data.standardize import Standardizer
 from netspec.diagnostics import NetspecError, error, render
 from netspec.ir import Graph
 from netspec.spec.train import TrainSpec
 from netspec.train import agreement, multihost, rundir
 from netspec.train.adapt import adapt_normalization, layers_to_adapt
+from netspec.train.resolved_spec import resolved_spec_text
 from netspec.train.rundir import read_run, run_folder_of
 from netspec.train.session import BEST, FIXED_ON_RESUME, LAST, Session, settings
 from netspec.train.transfer import initialize_from
@@ -124,6 +126,10 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
         text = _spec_text(graph, spec_text)
         if text is not None:
             (directory / rundir.SPEC).write_text(text, encoding="utf-8")
+            (directory / rundir.RESOLVED_SPEC).write_text(
+                resolved_spec_text(text, train, loss=session.loss_name, data=data_source or train.data),
+                encoding="utf-8")
+        monitor, mode = session.monitor()
         rundir.write_json(directory / rundir.RUN, {
             "spec": graph.name,
             "spec_path": graph.source_path,
@@ -138,6 +144,8 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
             "processes": session.placement.process_count,
             "netspec": __version__,
             "train": train.model_dump(mode="json"),
+            "data_record": record(dataset, data_source or train.data),
+            "best_checkpoint": {"monitor": monitor, "mode": mode},
         })
         rundir.write_json(directory / rundir.STANDARDIZE, standardizer.to_dict())
         if dataset.class_names is not None:

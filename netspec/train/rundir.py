@@ -4,7 +4,9 @@
 
     runs/lenet5-20250101-120000/
       spec.yaml            the spec as given (the source text, unchanged)
-      run.json             resolved training settings, data source, devices, netspec version
+      spec.resolved.yaml   the same network with every train: setting the run used (overrides applied)
+      run.json             resolved training settings, data source, the data's paths and fingerprint
+                           (data_record), what "best" means (best_checkpoint), devices, netspec version
       history.json         [{"epoch": 1, "loss": ..., "accuracy": ..., "val_loss": ..., "val_accuracy": ...,
                              "time": seconds, "lr": ..., ...}, ...]
       history.csv          the same, one row per epoch
@@ -13,7 +15,6 @@
       classes.json         class names, in output order (when known)
       checkpoints/last/    the latest state (written atomically)
       checkpoints/best/    the state with the best monitored metric
-      predictions.json     written by `netspec predict`
 
 An existing non-empty folder is never overwritten: starting a new run there
 is refused (use ``--resume`` to continue it); the default name gets a
@@ -35,6 +36,7 @@ HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
 CURVES = "curves.png"
 SPEC = "spec.yaml"
+RESOLVED_SPEC = "spec.resolved.yaml"
 RUN = "run.json"
 STANDARDIZE = "standardize.json"
 CLASSES = "classes.json"
@@ -75,8 +77,10 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def write_history(directory: Path, history: list[dict[str, Any]], *, plot: bool = True) -> None:
-    """``history.json``, ``history.csv`` and (with ``plot``) ``curves.png`` from the per-epoch rows."""
+def write_history(directory: Path, history: list[dict[str, Any]], *, plot: bool = True,
+                  marks: dict[str, Any] | None = None) -> None:
+    """``history.json``, ``history.csv`` and (with ``plot``) ``curves.png`` from the per-epoch rows;
+    ``marks`` are what :func:`plot_curves` draws besides the curves (title, best epoch, test point)."""
     write_json(directory / HISTORY_JSON, history)
     columns = list(HISTORY_FIRST)
     for row in history:
@@ -89,34 +93,64 @@ def write_history(directory: Path, history: list[dict[str, Any]], *, plot: bool 
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     temporary.replace(directory / HISTORY_CSV)
     if plot and history:
-        plot_curves(history, directory / CURVES)
+        plot_curves(history, directory / CURVES, **(marks or {}))
 
 
-def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
+def wants_log_scale(values: list[float | None]) -> bool:
+    """A log axis when the positive values span more than a decade (MSE curves, long runs).
+
+    >>> wants_log_scale([2.3, 0.5, 0.1]), wants_log_scale([0.9, 0.5])
+    (True, False)
+    """
+    found = [v for v in values if v is not None and v > 0]
+    return len(found) > 1 and max(found) / min(found) > 10
+
+
+def plot_curves(history: list[dict[str, Any]], path: Path, *, title: str | None = None,
+                best: dict[str, Any] | None = None, test: dict[str, float] | None = None) -> None:
     """Loss (left) and accuracy (right, when measured), train vs. validation, per epoch.
 
-    A widening gap between the train and validation curves is over-fitting.
+    A widening gap between the train and validation curves is over-fitting. ``title``
+    heads the figure; ``best`` (``{"monitor", "epoch", "value"}``) draws a dashed line at
+    the best checkpoint's epoch; ``test`` (that checkpoint's test figures) a star at that
+    epoch. The loss axis is logarithmic when the loss spans more than a decade.
     """
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed; safe in threads and on servers
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
     panels = [("loss", "loss")]
     if any(row.get("accuracy") is not None for row in history):
         panels.append(("accuracy", "accuracy"))
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.3), squeeze=False)
+    best_epoch = (best or {}).get("epoch")
     for axis, (key, label) in zip(axes[0], panels):
+        drawn: list[float | None] = []
         for prefix, style in (("", "-o"), ("val_", "-s")):
             values = [row.get(prefix + key) for row in history]
             if any(v is not None for v in values):
+                drawn += values
                 axis.plot(epochs, [float("nan") if v is None else v for v in values], style,
                           markersize=3, label="validation" if prefix else "train")
+        if best is not None and best_epoch is not None:
+            axis.axvline(best_epoch, color="#2ca02c", linestyle="--", linewidth=1.5,
+                         label=f"best {best['monitor']} (epoch {best_epoch})")
+        if test is not None and test.get(key) is not None:
+            axis.plot([best_epoch or epochs[-1]], [test[key]], "*", color="#d62728", markersize=12,
+                      label=f"test {test[key]:.4g}" if key == "loss" else f"test {100 * test[key]:.2f}%")
+        if key == "loss" and wants_log_scale(drawn):
+            axis.set_yscale("log")
+            label += " (log scale)"
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     figure.savefig(temporary, dpi=100)

@@ -283,6 +283,11 @@ class Session:
             or (value < self.best["value"] - min_delta if direction == "min"
                 else value > self.best["value"] + min_delta))
         if improved:
+            if self.directory is not None and self.display is not None and not self.display.quiet:
+                before = "" if self.best["value"] is None else f" from {self.best['value']:.4f}"
+                self.display.message(f"{name} improved{before} to {value:.4f} "
+                                     f"({'lowest' if direction == 'min' else 'highest'} so far): "
+                                     f"saved checkpoints/best (epoch {row['epoch']})")
             self.best = {"monitor": name, "value": value, "epoch": row["epoch"]}
             self.wait = 0
         else:
@@ -332,7 +337,17 @@ class Session:
     def write_history(self, *, plot: bool = True) -> None:
         """The history files; the plot (slowest) only when asked, e.g. when training ends."""
         if self.directory is not None and self.placement.is_primary:
-            rundir.write_history(self.directory, self.history, plot=plot)
+            rundir.write_history(self.directory, self.history, plot=plot, marks=self.curve_marks())
+
+    def curve_marks(self) -> dict[str, Any]:
+        """What curves.png shows besides the curves: a title, the best epoch, the test point."""
+        run = self.directory / rundir.RUN
+        info = rundir.read_json(run) if run.is_file() else {}
+        data = (info.get("data_record") or {}).get("name") or info.get("data") or ""
+        title = (f"{self.graph.name} on {data}: {self.loss_name}, {self.train.optimizer.name} "
+                 f"lr {self.train.optimizer.learning_rate:g}, batch {self.train.batch_size}")
+        best = self.best if self.best.get("epoch") is not None else None
+        return {"title": title, "best": best, "test": info.get("test")}
 
     def load_state(self, which: str = LAST, *, with_position: bool = True) -> dict[str, Any]:
         """Load ``checkpoints/<which>`` into this session; returns its meta."""
@@ -359,12 +374,29 @@ class Session:
         if self.directory is not None and (self.directory / rundir.CHECKPOINTS / BEST).exists():
             self.load_state(BEST, with_position=False)
 
-    def record_test(self, test: dict[str, float]) -> None:
+    def evaluate_checkpoint(self, which: str, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """:meth:`evaluate` with the weights of ``checkpoints/<which>``; the session's own
+        weights and optimizer state are put back afterwards."""
+        kept = self.model_state, self.opt_state
+        try:
+            self.load_state(which, with_position=False)
+            return self.evaluate(x, y)
+        finally:
+            self.model_state, self.opt_state = kept
+
+    def record_test(self, test: dict[str, float], *, checkpoint: dict[str, Any] | None = None,
+                    last: dict[str, float] | None = None) -> None:
+        """``run.json``: ``test`` (figures of the checkpoint eval reads), ``test_checkpoint``
+        (which one) and ``test_last`` (the final weights', when they differ)."""
         if self.directory is None or not self.placement.is_primary:
             return
         path = self.directory / rundir.RUN
         run = rundir.read_json(path)
         run["test"] = test
+        if checkpoint is not None:
+            run["test_checkpoint"] = checkpoint
+        if last is not None:
+            run["test_last"] = last
         rundir.write_json(path, run)
 
 

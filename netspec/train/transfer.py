@@ -4,6 +4,7 @@
 
     train:
       freeze: {up_to: conv3}            # conv3 and every layer before it (spec order)
+      freeze: {up_to: block4}           # a block's name: every layer up to the block's last one
       freeze: [conv1, "block1/*"]       # layer names or glob patterns (fnmatch: * ? [..])
       freeze: {layers: [fc1], up_to: pool2}
       init_from:                        # one source, or a list of them

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import argparse
 
+from netspec.cli.commands.target import add_target_arguments, resolve_target
+
 HELP = "draw the feature maps of a layer for one image (PNG)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML) the run was trained from")
+    add_target_arguments(parser)
     parser.add_argument("image", metavar="IMAGE", help="image file (png, jpg, ...)")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
     parser.add_argument("--layer", required=True, metavar="NAME",
                         help="layer name, as `netspec summary` lists them")
+    parser.add_argument("--scale", choices=("shared", "each"), default="shared",
+                        help="one colour scale for all channels, with a colour bar (default), or each its own")
+    parser.add_argument("--first", type=int, default=0, metavar="C", help="first channel to draw (paging)")
+    parser.add_argument("--limit", type=int, default=64, metavar="N", help="channels per picture (default 64)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: IMAGE-LAYER.png here)")
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_target(args)
     from pathlib import Path
 
     from netspec.interpret.visualize import check_layer
@@ -28,12 +33,20 @@ def run(args: argparse.Namespace) -> int:
     check_layer(load(args.spec), args.layer)  # before reading the checkpoint: a typo fails fast
 
     from netspec.data import read_image
+    from netspec.interpret.activation_picture import save_activations_figure
     from netspec.interpret.trained import default_output, open_trained
-    from netspec.interpret.visualize import save_activations_png
+    from netspec.interpret.visualize import layer_output
 
     trained = open_trained(args.spec, args.checkpoint)
     image = read_image(args.image, trained.graph.input_shape)
     output = Path(args.output) if args.output else default_output(f"{Path(args.image).stem}-{args.layer}")
-    save_activations_png(trained.model, trained.graph, image, args.layer, output, normalize=trained.normalize)
+    if args.limit < 1 or args.first < 0:
+        from netspec.diagnostics import NetspecError, error
+
+        raise NetspecError([error("bad-page", f"--limit must be at least 1 and --first at least 0, "
+                                              f"but got --limit {args.limit} --first {args.first}")])
+    value = layer_output(trained.model, trained.graph, image, args.layer, normalize=trained.normalize)
+    save_activations_figure(value, image, output, layer=args.layer, scale=args.scale, first=args.first,
+                            limit=args.limit)
     print(f"activations of '{args.layer}' written to {output}")
     return 0

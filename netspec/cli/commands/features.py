@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import argparse
 
+from netspec.cli.commands.target import add_target_arguments, resolve_target
 from netspec.cli.options import add_data_flags
 
 HELP = "write a trained layer's activations for a dataset (bottleneck features, npz)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML) the run was trained from")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
+    add_target_arguments(parser)
     parser.add_argument("--layer", required=True, metavar="NAME", help="layer whose outputs are the features")
     parser.add_argument("--data", default=None, help="data source (default: the run's)")
     parser.add_argument("-o", "--output", required=True, metavar="NPZ", help="where to write the features (.npz)")
@@ -25,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_target(args)
     from pathlib import Path
 
     from netspec.diagnostics import NetspecError, error
@@ -41,13 +41,16 @@ def run(args: argparse.Namespace) -> int:
         raise NetspecError([error("bad-batch-size", f"--batch-size must be at least 1, but got {args.batch_size}")])
 
     from netspec.cli.options import load_dataset
+    from netspec.data.provenance import enforce_same_data
     from netspec.interpret.features import extract_features, write_features
     from netspec.interpret.trained import open_trained
 
     trained = open_trained(args.spec, args.checkpoint)
     session = trained.session
     source = args.data or session.run_info.get("data")
-    dataset = load_dataset(source, graph, val_split=session.train.val_split, seed=session.train.seed, args=args)
+    dataset = load_dataset(source, graph, val_split=session.train.val_split, seed=session.train.seed, args=args,
+                           run_info=session.run_info)
+    enforce_same_data(session.run_info, dataset, source, explicit=args.data is not None)
     splits = {}
     for name in ("train", "val", "test"):
         split = getattr(dataset, name)

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import argparse
 
+from netspec.cli.commands.target import add_target_arguments, resolve_target
+
 HELP = "draw a trained conv layer's filters as an image grid (PNG)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML) the run was trained from")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
+    add_target_arguments(parser)
     parser.add_argument("--layer", metavar="NAME", default=None, help="conv layer (default: the first one)")
+    parser.add_argument("--first", type=int, default=0, metavar="F", help="first filter to draw (paging)")
+    parser.add_argument("--limit", type=int, default=64, metavar="N", help="filters per picture (default 64)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: filters-LAYER.png here)")
 
 
 def run(args: argparse.Namespace) -> int:
+    resolve_target(args)
     from pathlib import Path
 
     from netspec.interpret.visualize import check_layer, first_conv
@@ -32,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
 
     trained = open_trained(args.spec, args.checkpoint)
     output = Path(args.output) if args.output else default_output(f"filters-{layer}")
-    save_filters_png(trained.model, trained.graph, output, layer)
+    if args.limit < 1 or args.first < 0:
+        from netspec.diagnostics import NetspecError, error
+
+        raise NetspecError([error("bad-page", f"--limit must be at least 1 and --first at least 0, "
+                                              f"but got --limit {args.limit} --first {args.first}")])
+    save_filters_png(trained.model, trained.graph, output, layer, first=args.first, limit=args.limit)
     print(f"filters of '{layer}' written to {output}")
     return 0

@@ -1,6 +1,6 @@
-"""``netspec predict SPEC --checkpoint DIR IMAGE...``: the top-k classes of
-each image, with probabilities and class names; saved as ``predictions.json``
-in the run folder.
+"""``netspec predict RUN IMAGE...`` (or ``SPEC --checkpoint RUN``): the top-k
+classes of each image, with probabilities and class names, on stdout; with
+``-o FILE`` also as JSON in a new file (an existing one is never replaced).
 
 Images are read with PIL, converted to the spec's channels, resized to its
 input and standardised with the run's saved statistics — exactly as the
@@ -13,6 +13,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from netspec.cli.commands.target import add_target_arguments, resolve_target
 from netspec.diagnostics import NetspecError, error
 
 if TYPE_CHECKING:  # numpy is imported when a command runs, not when the parser is built
@@ -22,12 +23,12 @@ HELP = "classify images with a trained run: top-k classes with probabilities"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="SPEC", help="spec file (YAML) the run was trained from")
+    add_target_arguments(parser)
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (png, jpg, ...)")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
     parser.add_argument("--top-k", type=int, default=5, help="how many classes to list per image (default 5)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("-o", "--output", metavar="JSON", default=None,
+                        help="also write the predictions as JSON to this new file (never overwritten)")
 
 
 def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[dict]:
@@ -50,6 +51,9 @@ def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    resolve_target(args)
     import numpy as np
 
     from netspec.cli.options import enable_compilation_cache
@@ -61,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     enable_compilation_cache()
     if args.top_k < 1:
         raise NetspecError([error("bad-top-k", f"--top-k must be at least 1, but got {args.top_k}")])
+    output = Path(args.output) if args.output else None
+    if output is not None and output.exists():  # before any work: refusing late would waste it
+        raise NetspecError([error("output-exists", f"{output} already exists; netspec does not overwrite it",
+                                  hint="choose another -o")])
     graph = load(args.spec)
     session = restore(args.checkpoint, graph)
     if session.loss_name == "mse":
@@ -71,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     count = probabilities.shape[-1] if probabilities.shape[-1] > 1 else 2
     names = session.class_names or [f"class {i}" for i in range(count)]
     results = [{"image": path, "top": top_k(p, names, args.top_k)} for path, p in zip(args.images, probabilities)]
-    saved = session.directory / "predictions.json"
-    rundir.write_json(saved, {"spec": graph.name, "checkpoint": str(args.checkpoint), "predictions": results})
+    if output is not None:
+        rundir.write_json(output, {"spec": graph.name, "checkpoint": str(args.checkpoint), "predictions": results})
     if args.format == "json":
         print(json.dumps(results, indent=2))
         return 0
@@ -80,5 +88,6 @@ def run(args: argparse.Namespace) -> int:
         print(result["image"])
         for rank, entry in enumerate(result["top"], 1):
             print(f"  {rank}. {entry['class']:<20} {100 * entry['probability']:6.2f}%")
-    print(f"saved to {saved}")
+    if output is not None:
+        print(f"saved to {output}")
     return 0

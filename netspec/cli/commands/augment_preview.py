@@ -1,0 +1,77 @@
+"""``netspec augment-preview SPEC|RUN --data SOURCE``: a grid of training examples,
+each followed by augmented copies drawn as the train step draws them (PNG)."""
+
+from __future__ import annotations
+
+import argparse
+
+from netspec.cli.options import add_data_flags
+
+HELP = "show what augmentation does: training examples and augmented copies, as a grid (PNG)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC|RUN", help="a spec file, or a run folder (its resolved settings)")
+    parser.add_argument("--data", default=None, help="data source (default: the spec's or run's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a train: key first, e.g. --set 'augment={rotation: 30}'")
+    parser.add_argument("-n", "--examples", type=int, default=6, help="training examples to show (default 6)")
+    parser.add_argument("--copies", type=int, default=7, help="augmented copies of each (default 7)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--output", metavar="PNG", default="augment-preview.png",
+                        help="where to write the PNG (default augment-preview.png here; never replaced)")
+    add_data_flags(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from netspec.cli.options import load_dataset
+    from netspec.diagnostics import NetspecError, error
+    from netspec.pipeline import load
+    from netspec.spec.train import TrainSpec
+    from netspec.train.session import settings
+
+    output = Path(args.output)
+    if output.exists():
+        raise NetspecError([error("output-exists", f"{output} already exists; netspec does not overwrite it",
+                                  hint="choose another -o")])
+    if args.examples < 1 or args.copies < 1:
+        raise NetspecError([error("bad-count", "--examples and --copies must be at least 1")])
+    given = Path(args.spec)
+    run_info = None
+    if given.is_dir():
+        from netspec.train.resume import read_run
+
+        run_info = read_run(given)
+        graph = load(str(given / "spec.yaml"))
+        base = TrainSpec.model_validate(run_info["train"])
+    else:
+        graph, base = load(args.spec), None
+    overrides = {}
+    import yaml
+
+    for item in args.set:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise NetspecError([error("bad-set", f"--set must be KEY=VALUE, but got '{item}'")])
+        overrides[key.strip()] = yaml.safe_load(text)
+    train = settings(graph, overrides, base)
+    source = args.data or (run_info or {}).get("data") or train.data
+    dataset = load_dataset(source, graph, val_split=train.val_split, seed=train.seed, args=args, run_info=run_info)
+    if len(graph.input_shape) != 3:
+        raise NetspecError([error("not-images", f"augmentation applies to images; '{graph.name}' takes "
+                                                f"{graph.input_shape}")])
+
+    from netspec.train.augment_preview import augmented_examples, describe, save_preview_png
+
+    line = describe(train.augment)
+    if train.augment is None or not train.augment.active:
+        raise NetspecError([error("no-augment", f"'{graph.name}' trains without augmentation ({line})",
+                                  hint="add augment: to its train: section, or try one: "
+                                       "--set 'augment={rotation: 15, shift: 0.1}'")])
+    originals = dataset.train.x[:args.examples]
+    augmented = augmented_examples(train.augment, originals, args.copies, seed=args.seed)
+    save_preview_png(originals, augmented, output, title=f"{graph.name} on {dataset.name}: {line}")
+    print(f"{line}\n{len(originals)} training examples × {args.copies} augmented copies written to {output}")
+    return 0
