@@ -28,7 +28,7 @@ COMMANDS = (
     "features", "explain", "filters", "activations", "top-patches", "maximize", "compare", "augment-preview", "graph", "weights",
 )
 
-UNSCALED = ("schema", "diff")  # commands without one spec to scale (diff has its own --scale-a/--scale-b)
+UNSCALED = ("schema", "diff", "compare")  # commands without one spec to scale (diff has its own --scale-a/--scale-b)
 
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
 

@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", metavar="IMAGE", help="image file (png, jpg, ...)")
     parser.add_argument("--layer", required=True, metavar="NAME",
                         help="layer name, as `netspec summary` lists them")
-    parser.add_argument("--scale", choices=("shared", "each"), default="shared",
+    parser.add_argument("--colour-scale", choices=("shared", "each"), default="shared",
                         help="one colour scale for all channels, with a colour bar (default), or each its own")
     parser.add_argument("--first", type=int, default=0, metavar="C", help="first channel to draw (paging)")
     parser.add_argument("--limit", type=int, default=64, metavar="N", help="channels per picture (default 64)")
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise NetspecError([error("bad-page", f"--limit must be at least 1 and --first at least 0, "
                                               f"but got --limit {args.limit} --first {args.first}")])
     value = layer_output(trained.model, trained.graph, image, args.layer, normalize=trained.normalize)
-    save_activations_figure(value, image, output, layer=args.layer, scale=args.scale, first=args.first,
+    save_activations_figure(value, image, output, layer=args.layer, scale=args.colour_scale, first=args.first,
                             limit=args.limit)
     print(f"activations of '{args.layer}' written to {output}")
     return 0
