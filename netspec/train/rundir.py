@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -60,14 +61,34 @@ def create(directory: str | Path) -> Path:
             "run-folder-exists",
             f"{path} already exists and is not empty; netspec never overwrites a run",
             hint=f"continue it with --resume {path}, or pick a new folder with --out")])
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only parent, /proc, a dangling symlink, a file in the way
+        raise NetspecError([error("run-folder-unwritable", f"cannot create the run folder {path}: "
+                                  f"{exc.strerror or exc}", hint="pick a writable place with --out")]) from None
     return path
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and ±Inf as null: JSON has no such numbers, and ``NaN`` in a
+    file makes it unreadable to every strict parser (history.json after a diverged run).
+
+    >>> json_safe({"loss": float("nan"), "rows": [1.5, float("inf")]})
+    {'loss': None, 'rows': [1.5, None]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def write_json(path: Path, value: Any) -> None:
     """Write JSON atomically (temp file + rename), so readers never see half a file."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(value, indent=2) + "\n")
+    temporary.write_text(json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")
     temporary.replace(path)
 
 
