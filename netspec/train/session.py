@@ -23,6 +23,7 @@ import numpy as np
 
 from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
 from netspec.ir import Graph
+from netspec.limits import metric_problems, model_problems
 from netspec.standardize import Standardizer
 from netspec.train import checkpoint, rundir
 from netspec.train.batches import eval_batches, steps_per_epoch
@@ -115,6 +116,8 @@ class Session:
         self.loss_name = choose_loss(train, self.head, self.output_shape, task)
         self.placement = DataParallel()
         problems = check_batch_size(train.batch_size, self.placement.device_count)
+        problems += metric_problems(train.metrics, self.output_shape, self.loss_name)
+        problems += model_problems(analysis_of(graph), batch_size=train.batch_size)
         if problems:
             raise NetspecError(problems)
         self.steps_per_epoch = max(1, steps_per_epoch(train_examples, train.batch_size))
