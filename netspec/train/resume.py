@@ -32,7 +32,7 @@ def _spec_text(graph: Graph, spec_text: str | None) -> str | None:
     return None
 
 
-def _check_data(graph: Graph, dataset, session: Session, display) -> None:
+def check_data(graph: Graph, dataset, session: Session, display) -> None:
     from netspec.data import check_compatible
 
     found = check_compatible(dataset, graph.input_shape, session.output_shape,
@@ -79,7 +79,7 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
     session = Session(graph, train, task=dataset.task, standardizer=standardizer,
                       train_examples=len(dataset.train), directory=None, display=display)
     session.dataset = dataset
-    _check_data(graph, dataset, session, display)
+    check_data(graph, dataset, session, display)
     session.check_monitor()
     if resume is None and train.init_from:  # before the run folder exists: a mismatch leaves nothing behind
         state = initialize_from(session.logits_graph, session.model_state, train.init_from)
