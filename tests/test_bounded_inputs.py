@@ -192,6 +192,7 @@ def test_impossible_settings_are_diagnostics(spec, tmp_path, capsys, flags):
                          capsys=capsys)
     assert status == 1, output
     assert "internal error" not in output and "Traceback" not in output
+    assert "--lr inf" not in output  # the hint once suggested the value that failed
 
 
 def test_a_network_beyond_memory_is_refused_before_building(monkeypatch):
