@@ -230,3 +230,36 @@ def test_eval_data_of_the_wrong_shape_is_a_diagnostic(spec, tmp_path, capsys):
     np.savez(wrong, x=np.zeros((10, 5, 5, 2), np.float32), y=np.zeros(10, int))
     status, output = run("eval", spec, "--checkpoint", out, "--data", f"npz:{wrong}", capsys=capsys)
     assert status == 1 and "internal error" not in output, output
+
+
+# --- the issue's "unclear" items -----------------------------------------------------------------
+
+
+def test_a_bad_expression_reached_through_an_alias_is_reported_once_with_its_line():
+    from netspec.pipeline import check_text
+
+    text = """name: x
+input: [8, 8, 1]
+blocks:
+  unit:
+    params: {K: 2}
+    layers:
+      - conv: &c {K: "${K +}", F: 3}
+      - conv: *c
+layers: [{unit: {K: 2}}, flatten, {dense: {units: 2}}]
+"""
+    errors = check_text(text).errors
+    assert [(d.code, d.span.line) for d in errors] == [("expression", 7)]
+
+
+def test_an_unreadable_checkpoint_is_one_line(tmp_path):
+    from netspec.train import checkpoint
+
+    folder = tmp_path / "last"
+    checkpoint.save(folder, {"w": np.ones(2, np.float32)}, {"epoch": 1})
+    for item in (folder / "arrays").rglob("*"):
+        if item.is_file() and item.name != "_METADATA":
+            item.write_bytes(b"garbage")
+    with pytest.raises(NetspecError) as caught:
+        checkpoint.load(folder)
+    assert "\n" not in caught.value.errors[0].message and len(caught.value.errors[0].message) < 400

@@ -133,7 +133,10 @@ def load(directory: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         with orbax_path(path) as plain:
             arrays = ocp.PyTreeCheckpointer().restore(plain / ARRAYS)
     except (OSError, ValueError) as exc:
-        raise NetspecError([error("checkpoint-unreadable", f"cannot read the checkpoint at {path}: {exc}")]) from exc
+        from netspec.train.safe_save import short_reason  # one line, not tensorstore's thirty
+
+        raise NetspecError([error("checkpoint-unreadable",
+                                  f"cannot read the checkpoint at {path}: {short_reason(exc)}")]) from None
     return {name: np.asarray(value) for name, value in arrays.items()}, meta
 
 
