@@ -274,3 +274,73 @@ def test_an_impossible_out_folder_is_a_diagnostic(graph, data, tmp_path, where):
     with pytest.raises(NetspecError) as caught:
         fit(graph, data, out=out, display=QUIET, epochs=1)
     assert caught.value.errors[0].code in ("run-folder-unwritable", "run-folder-exists")
+
+
+# --- resume is strict ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trained_run(tmp_path):
+    """(spec file, run folder) of one epoch trained through the command line."""
+    from netspec import cli
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY)
+    out = tmp_path / "run"
+    assert cli.main(["train", str(spec), "--data", "synthetic:64", "--out", str(out), "--quiet", "--epochs", "1"]) == 0
+    return spec, out
+
+
+def resume(*argv, capsys) -> tuple[int, str]:
+    from netspec import cli
+
+    status = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def test_an_edited_run_spec_is_refused_with_a_diff(trained_run, capsys):
+    _, out = trained_run
+    (out / "spec.yaml").write_text(TINY.replace("K: 4", "K: 5"))
+    status, output = resume("train", "--resume", out, "--epochs", "2", "--quiet", capsys=capsys)
+    assert status == 1 and "is not the one this run was trained with" in output
+    assert "filters=4" in output and "filters=5" in output  # the diff: - old layer, + new layer
+
+
+def test_another_spec_with_resume_is_refused(trained_run, tmp_path, capsys):
+    _, out = trained_run
+    other = tmp_path / "other.yaml"
+    other.write_text(TINY.replace("units: 3", "units: 3, name: head"))
+    status, output = resume("train", other, "--resume", out, "--epochs", "2", "--quiet", capsys=capsys)
+    assert status == 1 and "head" in output
+
+
+def test_an_edited_train_section_is_refused(trained_run, capsys):
+    _, out = trained_run
+    (out / "spec.yaml").write_text(TINY.replace("lr: 0.05", "lr: 0.5"))
+    status, output = resume("train", "--resume", out, "--epochs", "2", "--quiet", capsys=capsys)
+    assert status == 1 and "optimizer.lr" in output and "0.5" in output
+
+
+def test_changed_settings_need_allow_changes_and_are_recorded(trained_run, capsys):
+    _, out = trained_run
+    status, output = resume("train", "--resume", out, "--epochs", "2", "--l2", "0.01", "--quiet", capsys=capsys)
+    assert status == 1 and "l2: 0.0 -> 0.01" in output and "--allow-changes" in output
+    status, output = resume("train", "--resume", out, "--epochs", "2", "--l2", "0.01", "--allow-changes", "--quiet",
+                            capsys=capsys)
+    assert status == 0, output
+    run = strict_json(out / "run.json")
+    assert run["train"]["l2"] == 0.01 and run["train"]["epochs"] == 2
+    (change,) = run["setting_changes"]
+    assert change["from_epoch"] == 2 and change["changes"]["l2"] == [0.0, 0.01]
+    assert change["changes"]["epochs"] == [1, 2]
+
+
+@pytest.mark.parametrize("flags", [["--set", "metrics=[accuracy, top_k: 2]"], ["--batch-size", "8"],
+                                   ["--standardize", "per_channel"], ["--val-split", "0.2"]])
+def test_settings_the_checkpoint_depends_on_never_change(trained_run, capsys, flags):
+    _, out = trained_run
+    status, output = resume("train", "--resume", out, "--epochs", "2", "--allow-changes", "--quiet", *flags,
+                            capsys=capsys)
+    assert status == 1 and "internal error" not in output, output
+    assert "keeps the settings" in output

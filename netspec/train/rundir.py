@@ -13,7 +13,6 @@
       classes.json         class names, in output order (when known)
       checkpoints/last/    the latest state (written atomically)
       checkpoints/best/    the state with the best monitored metric
-      predictions.json     written by `netspec predict`
 
 An existing non-empty folder is never overwritten: starting a new run there
 is refused (use ``--resume`` to continue it); the default name gets a
