@@ -86,44 +86,52 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
         session.model_state = session.placement.replicate(state)
     _describe_transfer(session, display)
 
-    if resume is not None:
-        session.directory = directory
-        session.lock = lock_existing(directory)
-        if (directory / rundir.CHECKPOINTS / LAST).exists() or any(
-                (directory / rundir.CHECKPOINTS).glob(f".{LAST}.old-*")):
-            session.load_state(LAST)
-            session.write_history(plot=False)  # the checkpoint's history wins over a lagging history.json
-        if changes:  # keep what the earlier part ran with
-            run.setdefault("setting_changes", []).append(
-                fingerprint.change_entry(changes, session.epoch, session.global_step))
-        run["train"] = train.model_dump(mode="json")
-        run.setdefault("fingerprints", fingerprint.record(graph, run["train"]))["settings"] = \
-            fingerprint.digest(run["train"])
-        rundir.write_json(directory / rundir.RUN, run)
-    elif save:
-        directory, session.lock = _claim_new_folder(out, graph.name)
-        session.directory = directory
-        text = _spec_text(graph, spec_text)
-        if text is not None:
-            (directory / rundir.SPEC).write_text(text, encoding="utf-8")
-        rundir.write_json(directory / rundir.RUN, {
-            "spec": graph.name,
-            "spec_path": graph.source_path,
-            "data": data_source or train.data,
-            "data_options": dict(data_options or {}),
-            "dataset": dataset.describe(),
-            "notes": list(dataset.notes),
-            "train_examples": len(dataset.train),
-            "loss": session.loss_name,
-            "head": session.head,
-            "devices": session.placement.device_count,
-            "netspec": __version__,
-            "train": train.model_dump(mode="json"),
-            "fingerprints": fingerprint.record(graph, train.model_dump(mode="json")),
-        })
-        rundir.write_json(directory / rundir.STANDARDIZE, standardizer.to_dict())
-        if dataset.class_names is not None:
-            rundir.write_json(directory / rundir.CLASSES, list(dataset.class_names))
+    try:
+        if resume is not None:
+            session.directory = directory
+            session.lock = lock_existing(directory)
+            if (directory / rundir.CHECKPOINTS / LAST).exists() or any(
+                    (directory / rundir.CHECKPOINTS).glob(f".{LAST}.old-*")):
+                session.load_state(LAST)
+                session.write_history(plot=False)  # the checkpoint's history wins over a lagging history.json
+            if changes:  # keep what the earlier part ran with
+                run.setdefault("setting_changes", []).append(
+                    fingerprint.change_entry(changes, session.epoch, session.global_step))
+            run["train"] = train.model_dump(mode="json")
+            run.setdefault("fingerprints", fingerprint.record(graph, run["train"]))["settings"] = \
+                fingerprint.digest(run["train"])
+            rundir.write_json(directory / rundir.RUN, run)
+        elif save:
+            directory, session.lock = _claim_new_folder(out, graph.name)
+            session.directory = directory
+            text = _spec_text(graph, spec_text)
+            if text is not None:
+                (directory / rundir.SPEC).write_text(text, encoding="utf-8")
+            rundir.write_json(directory / rundir.RUN, {
+                "spec": graph.name,
+                "spec_path": graph.source_path,
+                "data": data_source or train.data,
+                "data_options": dict(data_options or {}),
+                "dataset": dataset.describe(),
+                "notes": list(dataset.notes),
+                "train_examples": len(dataset.train),
+                "loss": session.loss_name,
+                "head": session.head,
+                "devices": session.placement.device_count,
+                "netspec": __version__,
+                "train": train.model_dump(mode="json"),
+                "fingerprints": fingerprint.record(graph, train.model_dump(mode="json")),
+            })
+            rundir.write_json(directory / rundir.STANDARDIZE, standardizer.to_dict())
+            if dataset.class_names is not None:
+                rundir.write_json(directory / rundir.CLASSES, list(dataset.class_names))
+    except BaseException as exc:
+        if session.lock is not None:  # a failed start must not keep the folder locked in this process
+            session.lock.release()
+        if isinstance(exc, OSError):  # a full disk or a read-only folder while writing the run's files
+            raise NetspecError([error("run-folder-unwritable", f"cannot write the run folder {session.directory}: "
+                                      f"{exc.strerror or exc}", hint="pick a writable place with --out")]) from None
+        raise
     return session
 
 
