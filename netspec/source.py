@@ -118,6 +118,9 @@ def load_yaml(text: str, path: str) -> tuple[SourceDoc | None, list[Diagnostic]]
                             _mark_span(doc, problem.mark), hint="a network spec is a few kilobytes; use "
                             "templates (blocks:) and repeat: instead of writing layers out")]
     except yaml.MarkedYAMLError as problem:
+        if "maximum nesting depth" in str(problem.problem):  # PyYAML >= 6.0.3 stops deep nesting itself
+            return None, [error("yaml-too-deep", f"YAML nests deeper than {MAX_DEPTH} levels",
+                                _mark_span(doc, problem.problem_mark), hint="flatten the structure")]
         return None, [_syntax_error(doc, problem)]
     except yaml.YAMLError as problem:  # reader errors: control characters, bad encoding
         return None, [_reader_error(doc, problem)]
