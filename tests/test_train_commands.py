@@ -145,16 +145,18 @@ def test_predict_lists_top_k_classes_and_saves_them_in_the_run(trained, spec, tm
         path = tmp_path / f"digit{index}.png"
         Image.fromarray(pixels, mode="L").resize((16, 16)).save(path)  # predict resizes to 8x8
         paths.append(str(path))
+    saved = tmp_path / "predictions.json"
     assert cli.main(["predict", str(spec), *paths, "--checkpoint", str(trained), "--top-k", "2",
-                     "--format", "json"]) == 0
+                     "--format", "json", "-o", str(saved)]) == 0
     results = json.loads(capsys.readouterr().out)
     assert [r["image"] for r in results] == paths
     for result in results:
         top = result["top"]
         assert len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
         assert top[0]["class"] in ("class 0", "class 1", "class 2")
-    saved = json.loads((trained / "predictions.json").read_text())
-    assert saved["predictions"] == results
+    assert json.loads(saved.read_text())["predictions"] == results
+    assert not (trained / "predictions.json").exists()  # nothing written into the run folder unasked
+    assert cli.main(["predict", str(spec), *paths, "--checkpoint", str(trained), "-o", str(saved)]) == 1
 
 
 def test_bench_reports_compile_and_step_times(spec, capsys):

@@ -1,6 +1,6 @@
 """The ``netspec`` command line.
 
-Each sub-command lives in ``netspec/commands/<name>.py`` with ``HELP``,
+Each sub-command lives in ``netspec/cli/commands/<name>.py`` with ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
 JAX only inside ``run``, so building the parser (and running ``check`` or
 ``summary``) never loads it.
@@ -12,6 +12,8 @@ printed), 2 wrong command-line usage, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -30,6 +32,17 @@ COMMANDS = (
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
 
 
+# Errors writing the command's output (stdout to /dev/full, a full disk, a read-only file system):
+# the user's environment, not a bug.
+OUTPUT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="netspec", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"netspec {__version__}")
@@ -46,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # a full device must fail here, inside the handlers, not at exit
+        return status
     except NetspecError as exc:
         print(render(exc.diagnostics, color=use_color(sys.stderr)), file=sys.stderr)
         return 1
@@ -55,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `netspec summary ... | head`
         return 0
+    except OSError as exc:
+        if exc.errno not in OUTPUT_ERRORS:
+            raise
+        _silence_stdout()
+        print(f"netspec: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 1
     except Exception as exc:  # a bug in netspec, not a user error: say so, briefly
         if os.environ.get("NETSPEC_DEBUG"):
             raise

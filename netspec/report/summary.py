@@ -1,6 +1,6 @@
 """The static report of a network: per layer and in total (pure Python).
 
-:func:`summarize` turns an :class:`~netspec.facts.Analysis` into a
+:func:`summarize` turns an :class:`~netspec.infer.facts.Analysis` into a
 :class:`Summary`, which renders as a fixed-width table (``str()``), Markdown
 or JSON. ``Summary.to_dict()`` is the stable JSON contract::
 

@@ -87,11 +87,18 @@ def _expression(doc: SourceDoc, text: str, path: Path, params: set[str] | None,
             return base
         return Span(base.path, base.line, base.col + quote + offset, length, base.snippet)
 
+    def report(problem: Diagnostic) -> None:
+        # A value reached again through a YAML alias has no span of its own: it was already
+        # reported where it is written, so it is not reported again without a file:line.
+        if problem.span is None and any((d.code, d.message) == (problem.code, problem.message) for d in diagnostics):
+            return
+        diagnostics.append(problem)
+
     try:
         parts = expr.split_template(text)
     except expr.ExprError as problem:
-        diagnostics.append(error("expression", f"bad ${{...}} expression: {problem.message}",
-                                 span_at(problem.offset, problem.length), problem.hint))
+        report(error("expression", f"bad ${{...}} expression: {problem.message}",
+                     span_at(problem.offset, problem.length), problem.hint))
         return Expr(text, expr.Number(1, 0, 1))  # reported; a stand-in keeps it from being reported again
     values: list[str | Expr] = []
     for part in parts:
@@ -100,12 +107,12 @@ def _expression(doc: SourceDoc, text: str, path: Path, params: set[str] | None,
             continue
         for name in expr.names(part.tree):
             if params is None:
-                diagnostics.append(error(
+                report(error(
                     "expression-name", f"'{name.name}' is not defined here: ${{...}} outside a template "
                                        "can only use numbers", span_at(part.offset + name.offset, name.length),
                     hint="parameters exist inside templates (blocks: name: {params: ..., layers: ...})"))
             elif name.name not in params:
-                diagnostics.append(error(
+                report(error(
                     "expression-name", f"unknown parameter '{name.name}' in ${{{part.text}}}",
                     span_at(part.offset + name.offset, name.length),
                     hint=suggest(name.name, params) or

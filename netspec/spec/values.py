@@ -15,6 +15,7 @@ Errors carry two optional context keys read by :mod:`netspec.spec.errors`:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -35,6 +36,8 @@ INITIALIZERS = (
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
     "zeros", "ones", "normal", "uniform", "truncated_normal", "orthogonal",
 )
+# A bias is a vector: initialisers that scale by fan-in/fan-out (or need a matrix) cannot fill it.
+BIAS_INITIALIZERS = ("zeros", "ones", "normal", "uniform", "truncated_normal")
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 REFERENCE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*(/[A-Za-z_0-9][A-Za-z0-9_.\-]*)*\Z")
 EXPRESSION_PATTERN = r"^\$\{[^}]*\}$"
@@ -261,7 +264,7 @@ def number_type(minimum: float | None, maximum: float | None, *, open_low: bool 
             raise fail("number", f"must be {meaning}, but got {describe(value)}")
         low_bad = minimum is not None and (value <= minimum if open_low else value < minimum)
         high_bad = maximum is not None and (value >= maximum if open_high else value > maximum)
-        if low_bad or high_bad or value != value:
+        if low_bad or high_bad or not math.isfinite(value):  # inf would be emitted as a NameError
             raise fail("number-range", f"must be {meaning}, but got {value}")
         return float(value)
 
@@ -350,8 +353,8 @@ def activation_value(value: Any) -> Activation:
         else:
             arguments = DEFAULT_ALPHA[name] if arguments is None else arguments
             at = (name,)
-        if isinstance(arguments, bool) or not isinstance(arguments, (int, float)):
-            raise fail("activation", f"alpha of {name} must be a number, but got {describe(arguments)}",
+        if isinstance(arguments, bool) or not isinstance(arguments, (int, float)) or not math.isfinite(arguments):
+            raise fail("activation", f"alpha of {name} must be a finite number, but got {describe(arguments)}",
                        at=at)
         return Activation(name, float(arguments))
     raise fail("activation", f"must be {meaning}, but got {describe(value)}")
@@ -382,6 +385,11 @@ def init_value(value: Any) -> InitSpec:
             if key not in ("kernel", "bias"):
                 raise fail("initializer", f"init takes kernel and bias, but got {describe(key)}",
                            hint=suggest(str(key), ("kernel", "bias")), at=(key,))
+        bias = value.get("bias")
+        if isinstance(bias, str) and bias in INITIALIZERS and bias not in BIAS_INITIALIZERS:
+            raise fail("initializer", f"{bias} needs a kernel's fan-in and fan-out, so it cannot initialise "
+                                      "a bias (a vector)", hint="use one of: " + ", ".join(BIAS_INITIALIZERS),
+                       at=("bias",))
         return InitSpec(*(None if value.get(part) is None else _initializer(value[part], (part,))
                           for part in ("kernel", "bias")))
     return InitSpec(kernel=_initializer(value))
@@ -389,7 +397,8 @@ def init_value(value: Any) -> InitSpec:
 
 InitValue = Annotated[InitSpec, PlainValidator(init_value), WithJsonSchema({"anyOf": [
     {"enum": list(INITIALIZERS)},
-    {"type": "object", "properties": {part: {"enum": list(INITIALIZERS)} for part in ("kernel", "bias")},
+    {"type": "object", "properties": {"kernel": {"enum": list(INITIALIZERS)},
+                                       "bias": {"enum": list(BIAS_INITIALIZERS)}},
      "additionalProperties": False}]})]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
+
 HELP = "draw the feature maps of a layer for one image (PNG)"
 
 
@@ -17,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="layer name, as `netspec summary` lists them")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: IMAGE-LAYER.png here)")
+    add_force_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,9 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from netspec.interpret.trained import default_output, open_trained
     from netspec.interpret.visualize import save_activations_png
 
+    output = Path(args.output) if args.output else default_output(f"{Path(args.image).stem}-{args.layer}")
+    check_output(output, force=args.force, inputs=(args.spec, args.image))
     trained = open_trained(args.spec, args.checkpoint)
     image = read_image(args.image, trained.graph.input_shape)
-    output = Path(args.output) if args.output else default_output(f"{Path(args.image).stem}-{args.layer}")
-    save_activations_png(trained.model, trained.graph, image, args.layer, output, normalize=trained.normalize)
+    with replaced_atomically(output) as temporary:
+        save_activations_png(trained.model, trained.graph, image, args.layer, temporary,
+                             normalize=trained.normalize)
     print(f"activations of '{args.layer}' written to {output}")
     return 0

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     from netspec.pipeline import load
     from netspec.train.progress import format_value
-    from netspec.train.resume import restore
+    from netspec.train.resume import check_data, restore
 
     enable_compilation_cache()
     graph = load(args.spec)
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     source = args.data or run_info.get("data")
     dataset = load_dataset(source, graph, val_split=session.train.val_split, seed=session.train.seed, args=args,
                            run_info=run_info)
+    check_data(graph, dataset, session, None)  # as train does: a wrong shape is a diagnostic, not an XLA error
     name = args.split or ("test" if dataset.test is not None and len(dataset.test) else "val")
     split = getattr(dataset, name)
     if split is None or len(split) == 0:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
+
 HELP = "draw a trained conv layer's filters as an image grid (PNG)"
 
 
@@ -15,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layer", metavar="NAME", default=None, help="conv layer (default: the first one)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: filters-LAYER.png here)")
+    add_force_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from netspec.interpret.trained import default_output, open_trained
     from netspec.interpret.visualize import save_filters_png
 
-    trained = open_trained(args.spec, args.checkpoint)
     output = Path(args.output) if args.output else default_output(f"filters-{layer}")
-    save_filters_png(trained.model, trained.graph, output, layer)
+    check_output(output, force=args.force, inputs=(args.spec,))
+    trained = open_trained(args.spec, args.checkpoint)
+    with replaced_atomically(output) as temporary:
+        save_filters_png(trained.model, trained.graph, temporary, layer)
     print(f"filters of '{layer}' written to {output}")
     return 0

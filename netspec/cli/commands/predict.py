@@ -1,6 +1,7 @@
-"""``netspec predict SPEC --checkpoint DIR IMAGE...``: the top-k classes of
-each image, with probabilities and class names; saved as ``predictions.json``
-in the run folder.
+"""``netspec predict SPEC --checkpoint DIR IMAGE... [-o FILE]``: the top-k
+classes of each image, with probabilities and class names; with ``-o`` also
+saved as JSON (never over an existing file without ``--force``, and never
+into the run folder unless that is the path given).
 
 Images are read with PIL, converted to the spec's channels, resized to its
 input and standardised with the run's saved statistics — exactly as the
@@ -13,6 +14,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
 from netspec.diagnostics import NetspecError, error
 
 if TYPE_CHECKING:  # numpy is imported when a command runs, not when the parser is built
@@ -28,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder (uses its best checkpoint) or one of its checkpoints/<name> folders")
     parser.add_argument("--top-k", type=int, default=5, help="how many classes to list per image (default 5)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("-o", "--output", metavar="JSON", default=None,
+                        help="also save the predictions (with spec and checkpoint) to this JSON file")
+    add_force_flag(parser)
 
 
 def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[dict]:
@@ -50,6 +55,8 @@ def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import numpy as np
 
     from netspec.cli.options import enable_compilation_cache
@@ -61,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     enable_compilation_cache()
     if args.top_k < 1:
         raise NetspecError([error("bad-top-k", f"--top-k must be at least 1, but got {args.top_k}")])
+    output = None if args.output is None else Path(args.output)
+    if output is not None:
+        check_output(output, force=args.force, inputs=(args.spec, *args.images))
     graph = load(args.spec)
     session = restore(args.checkpoint, graph)
     if session.loss_name == "mse":
@@ -71,14 +81,17 @@ def run(args: argparse.Namespace) -> int:
     count = probabilities.shape[-1] if probabilities.shape[-1] > 1 else 2
     names = session.class_names or [f"class {i}" for i in range(count)]
     results = [{"image": path, "top": top_k(p, names, args.top_k)} for path, p in zip(args.images, probabilities)]
-    saved = session.directory / "predictions.json"
-    rundir.write_json(saved, {"spec": graph.name, "checkpoint": str(args.checkpoint), "predictions": results})
     if args.format == "json":
         print(json.dumps(results, indent=2))
-        return 0
-    for result in results:
-        print(result["image"])
-        for rank, entry in enumerate(result["top"], 1):
-            print(f"  {rank}. {entry['class']:<20} {100 * entry['probability']:6.2f}%")
-    print(f"saved to {saved}")
+    else:
+        for result in results:
+            print(result["image"])
+            for rank, entry in enumerate(result["top"], 1):
+                print(f"  {rank}. {entry['class']:<20} {100 * entry['probability']:6.2f}%")
+    if output is not None:  # after printing: a failed write must not cost the user the predictions
+        with replaced_atomically(output) as temporary:
+            rundir.write_json(temporary, {"spec": graph.name, "checkpoint": str(args.checkpoint),
+                                          "predictions": results})
+        if args.format != "json":
+            print(f"saved to {output}")
     return 0
