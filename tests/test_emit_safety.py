@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netspec.emit import emit_program
 from netspec.emit import text as emit_text
 from netspec.emit.layers import HELPERS, INITIALIZERS
+from netspec.emit.program import emit_program
 from netspec.emit.text import docstring_text, float_literal
-from netspec.infer import infer
+from netspec.infer.rules import infer
 from netspec.ir import (
     Activation,
     ActivationAttrs,

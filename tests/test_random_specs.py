@@ -324,7 +324,7 @@ def assert_check_clean_builds(text: str) -> None:
     from flax import nnx
 
     from netspec.builder import compile_program
-    from netspec.emit import emit_program
+    from netspec.emit.program import emit_program
     from netspec.pipeline import analysis_of, check_text
 
     checked = check_text(text)

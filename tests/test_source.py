@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from netspec import source
 from netspec.diagnostics import render
+from netspec.spec import source
 from netspec.spec.source import MAX_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
 
 # Both parsers PyYAML may give us: libyaml's (with its own nesting limit since PyYAML 6.0.3, which
