@@ -106,10 +106,15 @@ def build(spec: Graph | str | Path, *, seed: int = 0) -> nnx.Module:
     >>> model(jax.numpy.ones((3, 4, 4, 1))).shape
     (3, 2)
     """
+    from netspec.infer.limits import model_problems
     from netspec.pipeline import analysis_of
 
     graph = _graph(spec)
-    compiled = compile_program(emit_program(graph, analysis_of(graph)))
+    analysis = analysis_of(graph)
+    too_large = model_problems(analysis)
+    if too_large:  # refuse from the static count rather than fail inside JAX's allocator
+        raise NetspecError(too_large)
+    compiled = compile_program(emit_program(graph, analysis))
     params_key, dropout_key = jax.random.split(jax.random.key(seed))
     return compiled.network_class(rngs=nnx.Rngs(params=params_key, dropout=dropout_key))
 

@@ -58,12 +58,15 @@ def read_spec_file(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
                             hint="check the path; specs usually live in specs/ or examples/")]
     if path.is_dir():
         return None, [error("not-a-file", f"{shown} is a directory, not a spec file")]
-    try:
-        if path.stat().st_size > MAX_SPEC_BYTES:
-            return None, [error("file-too-large",
-                                f"{shown} is {path.stat().st_size:,} bytes; specs are limited to "
-                                f"{MAX_SPEC_BYTES:,} bytes")]
-        return path.read_text(encoding="utf-8"), []
+    from netspec.spec.file_limits import NotARegularFile, TooLarge, read_bounded
+
+    try:  # bounded by bytes read: /dev/zero and FIFOs report st_size 0
+        return read_bounded(path, MAX_SPEC_BYTES).decode("utf-8"), []
+    except TooLarge:
+        return None, [error("file-too-large", f"{shown} is larger than {MAX_SPEC_BYTES:,} bytes, the limit for specs")]
+    except NotARegularFile as exc:
+        return None, [error("not-a-file", f"{shown} is {exc.kind}, not a spec file",
+                            hint="pass a YAML file; netspec does not read specs from pipes or devices")]
     except UnicodeDecodeError as exc:
         return None, [error("not-utf8", f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start})")]
     except OSError as exc:

@@ -131,7 +131,7 @@ def test_explain_command_writes_both_maps(probe, tmp_path, monkeypatch, capsys):
     for name in ("digit-saliency.png", "occluded.png"):
         with Image.open(tmp_path / name) as picture:
             assert picture.size == (1050, 380)
-    assert run_cli(["explain", spec, image, "--checkpoint", run, "--class", "seven"]) == 1
+    assert run_cli(["explain", spec, image, "--checkpoint", run, "--class", "seven", "--force"]) == 1
     assert "no class named 'seven'" in capsys.readouterr().err
 
 

@@ -13,6 +13,7 @@ shape, and the Param / BatchStat sizes the static counts.
 
 from __future__ import annotations
 
+import os
 from math import prod
 
 import yaml
@@ -270,3 +271,126 @@ def spec_texts(draw) -> str:
 @given(spec_texts())
 def test_random_specs_static_equals_compiled(text):
     assert_static_equals_compiled(load(text))
+
+
+# --- check == build: whatever `netspec check` accepts must build (issue 13) ----------------------------
+
+# Values that once passed the checker and broke the build, or might: non-finite and huge numbers,
+# names that are Python keywords or emitted names, initialisers only a kernel can take.
+HOSTILE_VALUES = [float("inf"), float("-inf"), float("nan"), 1e308, -1e-308, 0, -1, 10**12, 1.5, True, None,
+                  "None", "true", "false", "True", "SeparableConv", "glorot_uniform", "he_normal", "orthogonal",
+                  "ones", "uniform", "nnx", "self", "rngs", "x", "capture_Net", 'q"""', "a\\b", "\x00", "é", ""]
+HOSTILE_KEYS = ["name", "epsilon", "alpha", "momentum", "init", "bias", "rate", "units", "K", "F", "S", "P",
+                "activation", "description", "reference", "from"]
+# A few hundred examples run in well under a minute; NETSPEC_FUZZ_EXAMPLES=20000 is the long run
+# (docs/reliability.md).
+CHECK_BUILD_EXAMPLES = int(os.environ.get("NETSPEC_FUZZ_EXAMPLES", "300"))
+
+
+HOSTILE_NAMES = ["None", "true", "false", "True", "SeparableConv", "glorot_uniform", "ones", "uniform", "nnx",
+                 "jnp", "self", "rngs", "x", "y", "capture_Net", "INPUT_SHAPE", "float", "class", "_", "a.b-c"]
+HOSTILE_TEXTS = ['x""";open("PWNED","w");"""y', "a\\b", "\x00", "\u2028", "é ✓", "'" * 3, '"']
+
+
+def layer_arguments(document) -> list[tuple[str, dict]]:
+    """(kind, arguments) of every item with an argument mapping, however deeply nested."""
+    found = []
+
+    def visit(value):
+        if isinstance(value, dict):
+            if len(value) == 1:
+                ((kind, arguments),) = value.items()
+                if isinstance(arguments, dict):
+                    found.append((kind, arguments))
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit(document.get("layers"))
+    return found
+
+
+def value_paths(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path + (key,)
+            yield from value_paths(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield path + (index,)
+            yield from value_paths(item, path + (index,))
+
+
+@st.composite
+def mutated_spec_texts(draw) -> str:
+    """A valid random spec with some names, texts or values replaced by hostile ones: most
+    mutations keep it valid (so the build runs), some break it (so the checker must say where)."""
+    document = yaml.safe_load(draw(spec_texts()))
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["network", "layer-name", "text", "number", "init", "template", "value"]))
+        layers = [(name, arguments) for name, arguments in layer_arguments(document)
+                  if name not in ("residual", "inception", "repeat", "causal", "unit")]
+        if kind == "network":
+            document["name"] = draw(st.sampled_from(HOSTILE_NAMES))
+        elif kind == "text":
+            document[draw(st.sampled_from(["description", "reference"]))] = draw(st.sampled_from(HOSTILE_TEXTS))
+        elif kind == "layer-name" and layers:
+            draw(st.sampled_from(layers))[1]["name"] = draw(st.sampled_from(HOSTILE_NAMES))
+        elif kind == "number" and isinstance(document.get("layers"), list):
+            layer, key = draw(st.sampled_from([("batchnorm", "epsilon"), ("leaky_relu", "alpha"), ("elu", "alpha"),
+                                               ("dropout", "rate"), ("batchnorm", "momentum")]))
+            value = draw(st.sampled_from([float("inf"), float("nan"), 1e308, 1e-308, 0.5, 1e-12, 0]))
+            document["layers"].insert(draw(st.integers(0, len(document["layers"]))), {layer: {key: value}})
+        elif kind == "init":
+            weighted = [arguments for name, arguments in layers if name in ("conv", "dense")]
+            if weighted:
+                draw(st.sampled_from(weighted))["init"] = {
+                    "kernel": draw(st.sampled_from(["he_normal", "orthogonal", "ones", "lecun_uniform"])),
+                    "bias": draw(st.sampled_from(["zeros", "ones", "uniform", "he_normal", "orthogonal"]))}
+        elif kind == "template" and "blocks" in document:
+            name, parameter = draw(st.sampled_from(HOSTILE_NAMES)), draw(st.sampled_from(HOSTILE_NAMES))
+            text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
+            text = text.replace("unit:", f"'{name}':").replace("${K}", "${" + parameter + "}")
+            document = yaml.safe_load(text.replace("K: ", f"'{parameter}': "))
+        elif kind == "value":
+            path = draw(st.sampled_from(list(value_paths(document))))
+            parent = document
+            for part in path[:-1]:
+                parent = parent[part]
+            parent[path[-1]] = draw(st.sampled_from(HOSTILE_VALUES))
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=None, allow_unicode=True)
+
+
+@settings(max_examples=CHECK_BUILD_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(mutated_spec_texts())
+def test_every_spec_that_checks_clean_builds(text):
+    assert_check_clean_builds(text)
+
+
+def assert_check_clean_builds(text: str) -> None:
+    """A rejected spec says where; an accepted one compiles, constructs and runs (abstractly:
+    ``jax.eval_shape`` traces the emitted code, initialisers included, without computing)."""
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from netspec.builder import compile_program
+    from netspec.emit.program import emit_program
+    from netspec.pipeline import analysis_of, check_text
+
+    checked = check_text(text)
+    for problem in checked.errors:
+        assert problem.span is not None, problem
+    if not checked.ok:
+        return
+    graph = checked.graph
+    network = compile_program(emit_program(graph, analysis_of(graph))).network_class
+
+    def construct_and_run():
+        return network(rngs=nnx.Rngs(0))(jnp.zeros((1, *graph.input_shape)))
+
+    output = jax.eval_shape(construct_and_run)
+    assert output.shape == (1, *analysis_of(graph).output.output_shape)

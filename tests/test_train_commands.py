@@ -145,22 +145,27 @@ def test_predict_lists_top_k_classes_and_writes_only_where_o_says(trained, spec,
         path = tmp_path / f"digit{index}.png"
         Image.fromarray(pixels, mode="L").resize((16, 16)).save(path)  # predict resizes to 8x8
         paths.append(str(path))
+    saved = tmp_path / "predictions.json"
     assert cli.main(["predict", str(spec), *paths, "--checkpoint", str(trained), "--top-k", "2",
-                     "--format", "json"]) == 0
+                     "--format", "json", "-o", str(saved)]) == 0
     results = json.loads(capsys.readouterr().out)
     assert [r["image"] for r in results] == paths
     for result in results:
         top = result["top"]
         assert len(top) == 2 and top[0]["probability"] >= top[1]["probability"]
         assert top[0]["class"] in ("class 0", "class 1", "class 2")
-    assert not (trained / "predictions.json").exists()  # the run folder is not written to
-    # The run folder alone names the spec; -o writes a new file and never replaces one.
-    output = tmp_path / "predictions.json"
+    assert json.loads(saved.read_text())["predictions"] == results
+    assert not (trained / "predictions.json").exists()  # nothing written into the run folder unasked
+    before = saved.read_text()
+    assert cli.main(["predict", str(spec), *paths, "--checkpoint", str(trained), "-o", str(saved)]) == 1
+    assert "already exists" in capsys.readouterr().err and saved.read_text() == before
+    # The run folder alone names the spec; --force replaces an existing -o file.
+    output = tmp_path / "alone.json"
     assert cli.main(["predict", str(trained), *paths, "--top-k", "2", "-o", str(output)]) == 0
     assert json.loads(output.read_text())["predictions"] == results
-    before = output.read_text()
-    assert cli.main(["predict", str(trained), *paths, "-o", str(output)]) == 1
-    assert "already exists" in capsys.readouterr().err and output.read_text() == before
+    assert cli.main(["predict", str(trained), *paths, "--top-k", "1", "-o", str(output), "--force"]) == 0
+    assert [len(r["top"]) for r in json.loads(output.read_text())["predictions"]] == [1, 1]
+    capsys.readouterr()
 
 
 def test_eval_takes_the_run_folder_alone(trained, spec, capsys):

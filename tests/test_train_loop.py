@@ -99,7 +99,7 @@ def test_a_non_finite_loss_stops_with_a_diagnostic_and_keeps_the_last_good_check
     fit(graph, data, out=tmp_path / "run", display=QUIET, epochs=1)
     good = weights(tmp_path / "run")
     with pytest.raises(NetspecError) as caught:
-        fit(graph, data, resume=tmp_path / "run", display=QUIET, epochs=3, lr=1e30)
+        fit(graph, data, resume=tmp_path / "run", display=QUIET, epochs=3, lr=1e30, allow_changes=True)
     problem = caught.value.errors[0]
     assert problem.code == "non-finite-loss"
     assert "epoch 2" in problem.message and "last good checkpoint" in problem.message

@@ -12,6 +12,8 @@ printed), 2 wrong command-line usage, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -31,6 +33,17 @@ COMMANDS = (
 UNSCALED = ("schema", "diff", "compare")  # commands without one spec to scale (diff has its own --scale-a/--scale-b)
 
 DESCRIPTION = "netspec: compile declarative YAML network specs into Flax NNX models, check them, train them."
+
+
+# Errors writing the command's output (stdout to /dev/full, a full disk, a read-only file system):
+# the user's environment, not a bug.
+OUTPUT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)  # exits 2 on usage errors
     try:
         with chosen_scale(getattr(args, "scale", None)):
-            return int(args._run(args) or 0)
+            status = int(args._run(args) or 0)
+        sys.stdout.flush()  # a full device must fail here, inside the handlers, not at exit
+        return status
     except NetspecError as exc:
         print(render(exc.diagnostics, color=use_color(sys.stderr)), file=sys.stderr)
         return 1
@@ -62,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `netspec summary ... | head`
         return 0
+    except OSError as exc:
+        if exc.errno not in OUTPUT_ERRORS:
+            raise
+        _silence_stdout()
+        print(f"netspec: error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 1
     except Exception as exc:  # a bug in netspec, not a user error: say so, briefly
         if os.environ.get("NETSPEC_DEBUG"):
             raise

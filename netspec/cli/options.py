@@ -64,7 +64,7 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     """``{TrainSpec path: value}`` for every train flag given on the command line."""
-    import yaml
+    from netspec.spec.source import load_yaml
 
     found: dict[str, Any] = {}
     for flag, path, _, _ in TRAIN_FLAGS:
@@ -76,10 +76,13 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         if not sep or not key.strip():
             raise NetspecError([error("bad-set", f"--set must be KEY=VALUE, but got '{item}'",
                                       hint="e.g. --set optimizer.nesterov=true")])
-        try:
-            found[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise NetspecError([error("bad-set", f"--set {key}: the value is not valid YAML ({exc})")]) from None
+        # The spec loader, with its limits (size, depth, aliases) and YAML 1.2 scalars: a --set
+        # value is as hostile as a spec file could be.
+        doc, problems = load_yaml(text, f"--set {key.strip()}")
+        if doc is None or problems:
+            raise NetspecError([error("bad-set", f"--set {key.strip()}: {problem.message}", hint=problem.hint)
+                                for problem in problems] or [error("bad-set", f"--set {key}: no value")])
+        found[key.strip()] = doc.data
     return found
 
 

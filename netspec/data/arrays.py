@@ -38,6 +38,9 @@ SUFFIXES = {"train": ("_train",), "val": ("_val", "_valid", "_validation"), "tes
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """All arrays of an ``.npz`` file, read eagerly; refuses pickled object arrays."""
+    from netspec.data.npz_check import check_npz
+
+    check_npz(path)  # regular file, a zip archive, headers that fit in memory: before np.load allocates
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -64,6 +67,20 @@ def _pick_pair(arrays: dict[str, np.ndarray], path: Path) -> tuple[str, str]:
     )
 
 
+def _check_pair(path: Path, x_name: str, x: np.ndarray, y_name: str, y: np.ndarray) -> None:
+    """Arrays of examples (not scalars), at least one, with numbers for labels."""
+    for name, array in ((x_name, x), (y_name, y)):
+        if array.ndim == 0:
+            raise data_error("data-shape", f"{path}: '{name}' is a single value, not an array of examples",
+                             hint=_SAVE_HINT)
+        if array.dtype.kind not in "biuf":
+            raise data_error("data-type", f"{path}: '{name}' holds {array.dtype} values, not numbers",
+                             hint="labels are integer class ids (names go in a 'class_names' array)"
+                             if name == y_name else _SAVE_HINT)
+    if len(x) == 0 and not x_name.endswith(("_val", "_valid", "_validation", "_test")):
+        raise data_error("data-empty", f"{path}: '{x_name}' holds no examples")
+
+
 def _raw_splits(arrays: dict[str, np.ndarray], path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     inputs, targets = _pick_pair(arrays, path)
     found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -75,6 +92,7 @@ def _raw_splits(arrays: dict[str, np.ndarray], path: Path) -> dict[str, tuple[np
             if targets + suffix not in arrays:
                 raise data_error("data-keys", f"{path} has '{inputs + suffix}' but no '{targets + suffix}'")
             x, y = arrays[inputs + suffix], arrays[targets + suffix]
+            _check_pair(path, inputs + suffix, x, targets + suffix, y)
             if len(x) != len(y):
                 raise data_error(
                     "data-keys",

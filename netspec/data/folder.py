@@ -48,13 +48,20 @@ def read_image(path: str | Path, input_shape: tuple[int, ...]) -> np.ndarray:
     """
     from PIL import Image, UnidentifiedImageError
 
+    from netspec.spec.file_limits import check_regular
+
     height, width, channels = image_layout(input_shape)
     try:
+        check_regular(path)  # PIL would block on a FIFO with no writer
         with Image.open(path) as original:
             converted = original.convert(_MODES[channels])
         if converted.size != (width, height):
             converted = converted.resize((width, height), Image.Resampling.BILINEAR)
         pixels = np.asarray(converted, dtype=np.float32) / np.float32(255.0)
+    except Image.DecompressionBombError as exc:  # Pillow's guard against pixel floods, not a crash
+        raise data_error(
+            "data-too-large", f"cannot read image {path}: {exc}", hint="resize the image, or remove it"
+        ) from None
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise data_error(
             "data-corrupt", f"cannot read image {path}: {exc}", hint="remove or replace the file"

@@ -21,6 +21,8 @@ import numpy as np
 from netspec.data.dataset import Dataset, Split, data_error
 from netspec.data.splits import split_validation
 from netspec.data.timeseries import chronological
+from netspec.diagnostics import NetspecError
+from netspec.infer.limits import examples_problem
 
 DEFAULT_EXAMPLES = 2000
 DEFAULT_CLASSES = 10
@@ -79,6 +81,10 @@ def load_synthetic(
     horizon: int,
 ) -> Dataset:
     kind, count = parse_options(options)
+    shape = (input_shape[-1] if len(input_shape) == 2 else 1,) if kind == "sine" else input_shape
+    too_many = examples_problem(count + count // 10, shape, f"synthetic:{options}")
+    if too_many is not None:  # before allocating: 10**12 examples is a MemoryError otherwise
+        raise NetspecError([too_many])
     if kind == "sine":
         channels = input_shape[-1] if len(input_shape) == 2 else 1
         series = sine_series(count, channels, seed)

@@ -114,8 +114,13 @@ def chronological(
         raise data_error(
             "data-window", f"{name}: window and horizon must be at least 1, but got {window} and {horizon}"
         )
-    plan = plan_windows(window, horizon, series.shape[1], output_shape)
     length = len(series)
+    if window + horizon > length:  # before plan_windows allocates offsets for a horizon of 10**12
+        raise data_error(
+            "data-window", f"{name}: a window of {window} steps with horizon {horizon} needs "
+            f"{window + horizon} rows, but the series has {length}",
+            hint="use a smaller --window or --horizon, or a longer series")
+    plan = plan_windows(window, horizon, series.shape[1], output_shape)
     boundary = length - round(length * val_split) if val_split > 0 else length
     train = cut_windows(series, plan, 0, boundary)
     val = cut_windows(series, plan, boundary, length) if boundary < length else None
@@ -145,7 +150,10 @@ def _number(text: str) -> float | None:
 
 def read_columns(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
     """(numeric column names, values ``(L, C)`` float32, ignored column names) of a csv file."""
+    from netspec.spec.file_limits import check_regular
+
     try:
+        check_regular(path)  # an endless device or a FIFO with no writer would hang the reader
         with open(path, newline="", encoding="utf-8-sig") as stream:
             rows = [
                 (number, row)

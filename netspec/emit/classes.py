@@ -12,12 +12,12 @@ layer (``conv_2_features``). Pure Python, no JAX.
 
 from __future__ import annotations
 
-import keyword
 import re
 from dataclasses import dataclass, field
 
 from netspec.emit.blocks import Block, relative_parts
-from netspec.emit.layers import HELPERS, LayerCode, layer_code
+from netspec.emit.layers import HELPERS, INITIALIZERS, LayerCode, layer_code
+from netspec.emit.text import checked_identifier, is_reserved
 from netspec.infer.facts import Analysis
 from netspec.ir import Node
 
@@ -25,10 +25,12 @@ from netspec.ir import Node
 Ref = tuple
 
 # Names an attribute must not take: nnx.Module's own members (a layer called
-# "train" would hide Module.train) and the emitted file's global names.
+# "train" would hide Module.train) and the emitted file's global names
+# (helpers and initialisers: a template parameter called glorot_uniform
+# would hide the initialiser inside __init__).
 MODULE_MEMBERS = frozenset({"eval", "train", "sow", "perturb", "set_attributes", "iter_modules",
                             "iter_children"})
-GLOBAL_NAMES = frozenset({"jax", "jnp", "nnx", "np", "self", "rngs", *HELPERS})
+GLOBAL_NAMES = frozenset({"jax", "jnp", "nnx", "np", "self", "rngs", *HELPERS, *INITIALIZERS})
 
 KIND_CLASS_NAMES = {"residual": "ResidualBlock", "inception": "InceptionBlock", "causal": "CausalStack",
                     "repeat": "RepeatedBlock"}
@@ -42,17 +44,20 @@ def identifier(text: str, reserved: frozenset[str] = frozenset()) -> str:
     >>> identifier("1x1")
     'layer_1x1'
     """
-    name = re.sub(r"\W+", "_", text).strip("_") or "layer"
-    if name[0].isdigit() or keyword.iskeyword(name) or name in reserved or name in GLOBAL_NAMES:
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_") or "layer"  # ASCII only: no NFKC look-alikes
+    if name[0].isdigit() or is_reserved(name, reserved | GLOBAL_NAMES):
         name = "layer_" + name
-    return name
+    return checked_identifier(name, reserved | GLOBAL_NAMES)
 
 
 def camel_case(text: str) -> str:
-    """``"resnet-50_v1"`` -> ``"Resnet50V1"``; always a valid class name."""
+    """``"resnet-50_v1"`` -> ``"Resnet50V1"``; always a valid class name that
+    shadows nothing (``none`` -> ``NetNone``, ``separable_conv`` -> ``NetSeparableConv``)."""
     words = [w for w in re.split(r"[^0-9A-Za-z]+", text) if w]
     name = "".join(w[0].upper() + w[1:] for w in words) or "Network"
-    return "Net" + name if name[0].isdigit() else name
+    if name[0].isdigit() or is_reserved(name, GLOBAL_NAMES):
+        name = "Net" + name
+    return checked_identifier(name, GLOBAL_NAMES)
 
 
 def join_words(base: str, suffix: str) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from netspec.diagnostics import NetspecError, error
+from netspec.emit.text import float_literal
 from netspec.infer.shapes import reshape_target
 from netspec.ir import (
     DEFAULT_ALPHA,
@@ -225,7 +226,7 @@ def activation_call(activation: Activation | None, inner: str) -> str:
     if name in ("leaky_relu", "elu"):
         alpha = DEFAULT_ALPHA[name] if activation.alpha is None else activation.alpha
         keyword = "negative_slope" if name == "leaky_relu" else "alpha"
-        return f"nnx.{name}({inner}, {keyword}={alpha!r})"
+        return f"nnx.{name}({inner}, {keyword}={float_literal(alpha)})"
     if name == "gelu":
         return f"nnx.gelu({inner}, approximate=False)"  # Keras' default is the exact erf form
     if name == "softmax":
@@ -419,13 +420,13 @@ def emit_flatten(node: Node, inputs: list[Shape]) -> LayerCode:
 
 def emit_dropout(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(DropoutAttrs, node.attrs)
-    return LayerCode("{layer}({0})", f"nnx.Dropout({attrs.rate!r}, rngs=rngs)")
+    return LayerCode("{layer}({0})", f"nnx.Dropout({float_literal(attrs.rate)}, rngs=rngs)")
 
 
 def emit_batchnorm(node: Node, inputs: list[Shape]) -> LayerCode:
     """Keras' momentum convention equals Flax's: ``running = m * running + (1 - m) * batch``."""
     attrs = cast(BatchNormAttrs, node.attrs)
-    text = f"nnx.BatchNorm({{features}}, momentum={attrs.momentum!r}, epsilon={attrs.epsilon!r}"
+    text = f"nnx.BatchNorm({{features}}, momentum={float_literal(attrs.momentum)}, epsilon={float_literal(attrs.epsilon)}"
     if not attrs.center:
         text += ", use_bias=False"
     if not attrs.scale:
@@ -435,7 +436,7 @@ def emit_batchnorm(node: Node, inputs: list[Shape]) -> LayerCode:
 
 def emit_layernorm(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(LayerNormAttrs, node.attrs)
-    text = f"nnx.LayerNorm({{features}}, epsilon={attrs.epsilon!r}"
+    text = f"nnx.LayerNorm({{features}}, epsilon={float_literal(attrs.epsilon)}"
     if not attrs.center:
         text += ", use_bias=False"
     if not attrs.scale:
@@ -445,8 +446,8 @@ def emit_layernorm(node: Node, inputs: list[Shape]) -> LayerCode:
 
 def emit_lrn(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(LRNAttrs, node.attrs)
-    call = (f"local_response_norm({{0}}, size={attrs.size}, alpha={attrs.alpha!r}, beta={attrs.beta!r}, "
-            f"bias={attrs.bias!r})")
+    call = (f"local_response_norm({{0}}, size={attrs.size}, alpha={float_literal(attrs.alpha)}, beta={float_literal(attrs.beta)}, "
+            f"bias={float_literal(attrs.bias)})")
     return LayerCode(call, helpers=frozenset({"local_response_norm"}))
 
 

@@ -118,11 +118,18 @@ def _expression(doc: SourceDoc, text: str, path: Path, names: _Names,
             return base
         return Span(base.path, base.line, base.col + quote + offset, length, base.snippet)
 
+    def report(problem: Diagnostic) -> None:
+        # A value reached again through a YAML alias has no span of its own: it was already
+        # reported where it is written, so it is not reported again without a file:line.
+        if problem.span is None and any((d.code, d.message) == (problem.code, problem.message) for d in diagnostics):
+            return
+        diagnostics.append(problem)
+
     try:
         parts = expr.split_template(text)
     except expr.ExprError as problem:
-        diagnostics.append(error("expression", f"bad ${{...}} expression: {problem.message}",
-                                 span_at(problem.offset, problem.length), problem.hint))
+        report(error("expression", f"bad ${{...}} expression: {problem.message}",
+                     span_at(problem.offset, problem.length), problem.hint))
         return Expr(text, expr.Number(1, 0, 1))  # reported; a stand-in keeps it from being reported again
     values: list[str | Expr] = []
     for part in parts:
@@ -133,7 +140,7 @@ def _expression(doc: SourceDoc, text: str, path: Path, names: _Names,
             if name.name in names:
                 continue
             if names.params is None:
-                diagnostics.append(error(
+                report(error(
                     "expression-name", f"'{name.name}' is not defined here: ${{...}} outside a template "
                                        "can only use numbers and the index of a repeat around it",
                     span_at(part.offset + name.offset, name.length),
@@ -141,7 +148,7 @@ def _expression(doc: SourceDoc, text: str, path: Path, names: _Names,
                     "parameters exist inside templates (blocks: name: {params: ..., layers: ...})"))
             else:
                 known = names.known()
-                diagnostics.append(error(
+                report(error(
                     "expression-name", f"unknown parameter '{name.name}' in ${{{part.text}}}",
                     span_at(part.offset + name.offset, name.length),
                     hint=suggest(name.name, known) or

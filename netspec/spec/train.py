@@ -44,8 +44,17 @@ DEFAULT_EPSILON = 1e-7
 DEFAULT_ADAMW_WEIGHT_DECAY = 0.004
 
 
+# Bounds that keep every setting inside what the training code can represent:
+# step counts fit int32 (optax schedules), seeds fit uint32 (numpy and JAX keys),
+# and periods in epochs stay far below where epochs * steps overflows.
+MAX_STEPS = 2**31 - 1
+MAX_SEED = 2**32 - 1
+MAX_EPOCHS = 1_000_000
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # inf and nan are not settings: `lr: .inf` or `--set schedule.warmup_epochs=1e999` are refused here
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class _Forbid(BaseModel):  # no validate_assignment: these are read-only
@@ -187,12 +196,14 @@ class ScheduleSpec(_Strict):
     """
 
     name: Literal["constant", "step", "exponential", "cosine", "inverse_time"] = "constant"
-    warmup_epochs: float = Field(0, ge=0, description="linear warm-up from 0, in epochs")
-    warmup_steps: int | None = Field(None, ge=0, description="linear warm-up in steps (wins over warmup_epochs)")
+    warmup_epochs: float = Field(0, ge=0, le=MAX_EPOCHS, description="linear warm-up from 0, in epochs")
+    warmup_steps: int | None = Field(None, ge=0, le=MAX_STEPS,
+                                     description="linear warm-up in steps (wins over warmup_epochs)")
     decay_rate: float | None = Field(
         None, gt=0, description="step: 0.1, exponential: 0.96, inverse_time: 1.0 by default")
-    decay_epochs: float | None = Field(None, gt=0, description="decay period in epochs")
-    decay_steps: int | None = Field(None, gt=0, description="decay period in steps (wins over decay_epochs)")
+    decay_epochs: float | None = Field(None, gt=0, le=MAX_EPOCHS, description="decay period in epochs")
+    decay_steps: int | None = Field(None, gt=0, le=MAX_STEPS,
+                                    description="decay period in steps (wins over decay_epochs)")
     staircase: bool = Field(False, description="exponential: decay in discrete intervals")
     final_fraction: float = Field(0.0, ge=0, le=1, description="cosine: final lr as a fraction of the peak")
 
@@ -213,7 +224,7 @@ class EarlyStoppingSpec(_Strict):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
 
     monitor: str = Field("val_loss", description="val_loss | val_accuracy | loss | accuracy | any history key")
-    patience: int = Field(5, ge=1, description="epochs without improvement before stopping")
+    patience: int = Field(5, ge=1, le=MAX_EPOCHS, description="epochs without improvement before stopping")
     min_delta: float = Field(0.0, ge=0, description="smallest change that counts as an improvement")
     mode: Literal["auto", "min", "max"] = Field("auto", description="auto: max for accuracies, min otherwise")
     restore_best: bool = Field(False, description="load the best checkpoint's weights when stopping")
@@ -238,7 +249,7 @@ def canonical_metric(raw: Any) -> str:
     if word in ("accuracy", "acc"):
         return "accuracy"
     match = _TOP_K.match(word)
-    if match and int(match.group(1)) >= 1:
+    if match and 1 <= len(match.group(1)) <= 6 and int(match.group(1)) >= 1:
         return f"top_{int(match.group(1))}_accuracy"
     raise ValueError(f"unknown metric {raw!r}; metrics are 'accuracy' and 'top_k: N' (e.g. top_k: 5)")
 
@@ -259,9 +270,9 @@ class TrainSpec(_Strict):
     max_norm: float | None = Field(
         None, gt=0, description="after each update, rescale each unit's kernel to norm <= max_norm (Keras MaxNorm)")
     clip_norm: float | None = Field(None, gt=0, description="clip gradients to this global norm")
-    batch_size: int = Field(32, ge=1, description="examples per step (split across devices)")
-    epochs: int = Field(10, ge=1, description="passes over the training split")
-    seed: int = Field(0, ge=0, description="seeds initialisation, data order, dropout and augmentation")
+    batch_size: int = Field(32, ge=1, le=MAX_STEPS, description="examples per step (split across devices)")
+    epochs: int = Field(10, ge=1, le=MAX_EPOCHS, description="passes over the training split")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="seeds initialisation, data order, dropout and augmentation")
     standardize: Literal["none", "per_pixel", "per_channel", "scale"] = Field(
         "none",
         description="per_pixel / per_channel: subtract the mean, divide by the std; scale: min-max to [0, 1]; "

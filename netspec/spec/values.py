@@ -15,6 +15,7 @@ Errors carry two optional context keys read by :mod:`netspec.spec.errors`:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -41,6 +42,8 @@ INITIALIZERS = (
     "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
     "zeros", "ones", "normal", "uniform", "truncated_normal", "orthogonal",
 )
+# A bias is a vector: initialisers that scale by fan-in/fan-out (or need a matrix) cannot fill it.
+BIAS_INITIALIZERS = ("zeros", "ones", "normal", "uniform", "truncated_normal")
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 REFERENCE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*(/[A-Za-z_0-9][A-Za-z0-9_.\-]*)*\Z")
 EXPRESSION_PATTERN = r"^\$\{[^}]*\}$"
@@ -340,7 +343,7 @@ def number_type(minimum: float | None, maximum: float | None, *, open_low: bool 
             raise fail("number", f"must be {meaning}, but got {describe(value)}")
         low_bad = minimum is not None and (value <= minimum if open_low else value < minimum)
         high_bad = maximum is not None and (value >= maximum if open_high else value > maximum)
-        if low_bad or high_bad or value != value:
+        if low_bad or high_bad or not math.isfinite(value):  # inf would be emitted as a NameError
             raise fail("number-range", f"must be {meaning}, but got {value}")
         return float(value)
 
@@ -439,8 +442,8 @@ def _activation_arguments(name: str, arguments: Any) -> dict[str, float]:
         if key not in allowed:
             raise fail("activation", f"{name} takes only {', '.join(allowed)}, but got {describe(key)}",
                        hint=suggest(str(key), allowed), at=place)
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
-            raise fail("activation", f"{key} of {name} must be a number, but got {describe(number)}", at=place)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise fail("activation", f"{key} of {name} must be a finite number, but got {describe(number)}", at=place)
         if key in _NON_NEGATIVE_ARGUMENTS and number < 0:
             raise fail("activation", f"{key} of {name} must be non-negative, but got {number}", at=place)
         result[key] = float(number)
@@ -504,8 +507,8 @@ def _constant(value: Any, at: tuple) -> str:
     if isinstance(value, dict) and set(value) - {"value"}:
         key = next(iter(set(value) - {"value"}))
         raise fail("initializer", f"constant takes only value, but got {describe(key)}", at=(*at, "constant", key))
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number:
-        raise fail("initializer", f"the value of constant must be a number, but got {describe(number)}",
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        raise fail("initializer", f"the value of constant must be a finite number, but got {describe(number)}",
                    at=(*at, "constant"))
     return constant_init(number)
 
@@ -529,6 +532,11 @@ def init_value(value: Any) -> InitSpec:
             if key not in ("kernel", "bias"):
                 raise fail("initializer", f"init takes kernel and bias, but got {describe(key)}",
                            hint=suggest(str(key), ("kernel", "bias")), at=(key,))
+        bias = value.get("bias")
+        if isinstance(bias, str) and bias in INITIALIZERS and bias not in BIAS_INITIALIZERS:
+            raise fail("initializer", f"{bias} needs a kernel's fan-in and fan-out, so it cannot initialise "
+                                      "a bias (a vector)", hint="use one of: " + ", ".join(BIAS_INITIALIZERS),
+                       at=("bias",))
         return InitSpec(*(None if value.get(part) is None else _initializer(value[part], (part,))
                           for part in ("kernel", "bias")))
     return InitSpec(kernel=_initializer(value))
@@ -540,7 +548,8 @@ _CONSTANT_SCHEMA = {"type": "object", "properties": {"constant": {"anyOf": [
 _ONE_INIT_SCHEMA = {"anyOf": [{"enum": list(INITIALIZERS)}, _CONSTANT_SCHEMA]}
 InitValue = Annotated[InitSpec, PlainValidator(init_value), WithJsonSchema({"anyOf": [
     _ONE_INIT_SCHEMA,
-    {"type": "object", "properties": {part: _ONE_INIT_SCHEMA for part in ("kernel", "bias")},
+    {"type": "object", "properties": {"kernel": _ONE_INIT_SCHEMA,
+                                       "bias": {"anyOf": [{"enum": list(BIAS_INITIALIZERS)}, _CONSTANT_SCHEMA]}},
      "additionalProperties": False}]})]
 
 

@@ -26,6 +26,8 @@ import jax
 import numpy as np
 
 from netspec.diagnostics import NetspecError, error
+from netspec.train import rundir
+from netspec.train.orbax_paths import orbax_path
 
 ARRAYS = "arrays"
 META = "meta.json"
@@ -95,7 +97,8 @@ def save(directory: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, A
     temporary = final.parent / f".{final.name}.tmp-{token}"
     try:
         temporary.mkdir()
-        ocp.PyTreeCheckpointer().save(temporary / ARRAYS, arrays)
+        with orbax_path(temporary) as plain:
+            ocp.PyTreeCheckpointer().save(plain / ARRAYS, arrays)
         _write_json(temporary / META, meta)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -127,9 +130,13 @@ def load(directory: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         path = survivors[-1]
     try:
         meta = json.loads((path / META).read_text())
-        arrays = ocp.PyTreeCheckpointer().restore(path / ARRAYS)
+        with orbax_path(path) as plain:
+            arrays = ocp.PyTreeCheckpointer().restore(plain / ARRAYS)
     except (OSError, ValueError) as exc:
-        raise NetspecError([error("checkpoint-unreadable", f"cannot read the checkpoint at {path}: {exc}")]) from exc
+        from netspec.train.safe_save import short_reason  # one line, not tensorstore's thirty
+
+        raise NetspecError([error("checkpoint-unreadable",
+                                  f"cannot read the checkpoint at {path}: {short_reason(exc)}")]) from None
     return {name: np.asarray(value) for name, value in arrays.items()}, meta
 
 
@@ -145,6 +152,6 @@ def _remove_stale(final: Path) -> None:
 
 def _write_json(path: Path, value: Any) -> None:
     with open(path, "w") as handle:
-        json.dump(value, handle, indent=1)
+        json.dump(rundir.json_safe(value), handle, indent=1, allow_nan=False)
         handle.flush()
         os.fsync(handle.fileno())

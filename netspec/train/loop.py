@@ -51,6 +51,7 @@ class Run:
     train: TrainSpec
     test: dict[str, float] | None
     session: Session
+    signal: int | None = None  # the signal that interrupted the run (SIGINT, SIGTERM, SIGHUP)
 
     @property
     def model(self):
@@ -65,35 +66,44 @@ class Run:
         return self.session.evaluate(x, y)
 
 
+# SIGTERM (schedulers, `timeout`, `kill`) and SIGHUP (a closed terminal) stop a run like Ctrl-C.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class _Interrupt:
-    """First Ctrl-C asks the loop to stop after the current step; the second aborts."""
+    """The first Ctrl-C (or SIGTERM/SIGHUP) asks the loop to stop after the current step
+    and save a checkpoint; a second one aborts."""
 
     def __init__(self, display: Display):
         self.requested = False
+        self.signal: int | None = None
         self._display = display
-        self._previous = None
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Interrupt:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for number in STOP_SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        self._display.message("\ninterrupt: finishing this step and saving a checkpoint "
+        self.signal = signum
+        name = "interrupt" if signum == signal.SIGINT else signal.Signals(signum).name
+        self._display.message(f"\n{name}: finishing this step and saving a checkpoint "
                               "(press Ctrl-C again to abort without saving)")
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
 
 
 def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | Path | None = None,
         max_steps: int | None = None, quiet: bool = False, display: Display | None = None,
         data_source: str | None = None, data_options: dict[str, Any] | None = None, save: bool = True,
-        spec_text: str | None = None, **overrides: Any) -> Run:
+        spec_text: str | None = None, allow_changes: bool = False, **overrides: Any) -> Run:
     """Train ``graph`` on ``dataset`` (a :class:`netspec.data.Dataset`).
 
     ``overrides`` replace keys of the spec's ``train:`` section: any field
@@ -106,6 +116,9 @@ def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | P
     tests), checkpointing so the run can be resumed. ``data_source`` and
     ``data_options`` (e.g. ``{"window": 64, "horizon": 1}``) are recorded in
     ``run.json`` so ``--resume``, ``eval`` and ``predict`` reload the same data.
+    A resumed run must have the same network and settings (``epochs`` may
+    change); ``allow_changes=True`` accepts other overrides and records them
+    in ``run.json`` (:mod:`netspec.train.fingerprint`).
     """
     display = display or Display(quiet=quiet)
     if jax.process_index() != 0:  # in a multi-process run only process 0 prints
@@ -114,8 +127,16 @@ def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | P
         display = SilentDisplay()
     session = open_session(graph, dataset, out=out, resume=resume, overrides=overrides,
                            data_source=data_source, data_options=data_options, save=save, display=display,
-                           spec_text=spec_text)
-    _introduce(session, display, resumed=resume is not None)
+                           spec_text=spec_text, allow_changes=allow_changes)
+    try:
+        return _fit(session, dataset, display, resumed=resume is not None, max_steps=max_steps)
+    finally:
+        if session.lock is not None:
+            session.lock.release()
+
+
+def _fit(session: Session, dataset, display: Display, *, resumed: bool, max_steps: int | None) -> Run:
+    _introduce(session, display, resumed=resumed)
     with _Interrupt(display) as interrupt:
         try:
             stopped = _loop(session, display, interrupt, max_steps)
@@ -134,7 +155,7 @@ def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | P
             test = _final_test(session, dataset.test, display)
             session.write_history(plot=True)  # again, with the test point
     _final_message(session, display, stopped)
-    return Run(session.directory, session.history, stopped, session.train, test, session)
+    return Run(session.directory, session.history, stopped, session.train, test, session, interrupt.signal)
 
 
 def _loop(session: Session, display: Display, interrupt: _Interrupt, max_steps: int | None) -> str:

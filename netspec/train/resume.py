@@ -17,12 +17,12 @@ from netspec.data.provenance import record
 from netspec.data.standardize import Standardizer
 from netspec.diagnostics import NetspecError, error, render
 from netspec.ir import Graph
-from netspec.spec.train import TrainSpec
-from netspec.train import agreement, multihost, rundir
+from netspec.train import agreement, fingerprint, multihost, rundir
 from netspec.train.adapt import adapt_normalization, layers_to_adapt
 from netspec.train.resolved_spec import resolved_spec_text
-from netspec.train.rundir import read_run, run_folder_of
-from netspec.train.session import BEST, FIXED_ON_RESUME, LAST, Session, settings
+from netspec.train.run_lock import claim_new, lock_existing
+from netspec.train.rundir import read_run, read_run_file, recorded_settings, run_folder_of
+from netspec.train.session import BEST, LAST, Session, settings
 from netspec.train.transfer import initialize_from
 from netspec.version import __version__
 
@@ -35,7 +35,7 @@ def _spec_text(graph: Graph, spec_text: str | None) -> str | None:
     return None
 
 
-def _check_data(graph: Graph, dataset, session: Session, display) -> None:
+def check_data(graph: Graph, dataset, session: Session, display) -> None:
     from netspec.data import check_compatible
 
     found = check_compatible(dataset, graph.input_shape, session.output_shape,
@@ -54,7 +54,7 @@ def _check_data(graph: Graph, dataset, session: Session, display) -> None:
 def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dict[str, Any],
                  data_source: str | None = None, data_options: dict[str, Any] | None = None,
                  save: bool = True, display=None,
-                 spec_text: str | None = None) -> Session:
+                 spec_text: str | None = None, allow_changes: bool = False) -> Session:
     """A session ready to train ``graph`` on ``dataset`` (see the module docstring)."""
     run: dict[str, Any] | None = None
     if multihost.is_multiprocess():
@@ -62,20 +62,19 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
     if resume is not None:
         directory: Path | None = Path(resume)
         run = read_run(directory)
-        base = TrainSpec.model_validate(run["train"])
+        base = recorded_settings(run, directory)
         train = settings(graph, overrides, base)
-        changed = [key for key in FIXED_ON_RESUME if getattr(train, key) != getattr(base, key)]
-        if changed:
-            raise NetspecError([error(
-                "resume-changed", f"a resumed run keeps its {' and '.join(changed)} "
-                f"({', '.join(f'{k}={getattr(base, k)}' for k in changed)}): they fix the order of the batches",
-                hint="drop those options, or start a new run with --out")])
+        changes = fingerprint.setting_changes(base.model_dump(mode="json"), train.model_dump(mode="json"))
+        problems = [problem for problem in (fingerprint.network_problem(graph, run.get("fingerprints") or {}),
+                                            fingerprint.settings_problem(changes, allow_changes)) if problem]
+        if problems:
+            raise NetspecError(problems)
         if run.get("train_examples") not in (None, len(dataset.train)):
             raise NetspecError([error(
                 "resume-data", f"the run was trained on {run['train_examples']:,} examples, "
                 f"but the data given now has {len(dataset.train):,}",
                 hint=f"resume with the same data (--data {run.get('data')}) and --val-split")])
-        standardizer = Standardizer.from_dict(rundir.read_json(directory / rundir.STANDARDIZE))
+        standardizer = read_standardizer(directory)
     else:
         train = settings(graph, overrides)
         directory = None
@@ -89,7 +88,7 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
     session = Session(graph, train, task=dataset.task, standardizer=standardizer,
                       train_examples=len(dataset.train), directory=None, display=display)
     session.dataset = dataset
-    _check_data(graph, dataset, session, display)
+    check_data(graph, dataset, session, display)
     session.check_monitor()
     if resume is None and graph.meta.get("base", {}).get("weights"):  # base: {weights: ...} (netspec.resolve.compose)
         from netspec.train.pretrained import import_base_state
@@ -110,57 +109,106 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
                 names = ", ".join(node.name for node in layers_to_adapt(session.logits_graph))
                 display.message(f"adapted {names} to the training split ({len(dataset.train):,} examples)")
 
-    if resume is not None:
-        session.directory = directory
-        if (directory / rundir.CHECKPOINTS / LAST).exists() or any(
-                (directory / rundir.CHECKPOINTS).glob(f".{LAST}.old-*")):
-            session.load_state(LAST)
-        run["train"] = train.model_dump(mode="json")
-        if session.placement.is_primary:
-            rundir.write_json(directory / rundir.RUN, run)
-    elif save:
-        directory = _create_folder(out, graph, session.placement)
-        session.directory = directory
-        if not session.placement.is_primary:  # process 0 writes the run folder
-            return session
-        text = _spec_text(graph, spec_text)
-        if text is not None:
-            (directory / rundir.SPEC).write_text(text, encoding="utf-8")
-            (directory / rundir.RESOLVED_SPEC).write_text(
-                resolved_spec_text(text, train, loss=session.loss_name, data=data_source or train.data),
-                encoding="utf-8")
-        monitor, mode = session.monitor()
-        rundir.write_json(directory / rundir.RUN, {
-            "spec": graph.name,
-            "spec_path": graph.source_path,
-            "data": data_source or train.data,
-            "data_options": dict(data_options or {}),
-            "dataset": dataset.describe(),
-            "notes": list(dataset.notes),
-            "train_examples": len(dataset.train),
-            "loss": session.loss_name,
-            "head": session.head,
-            "devices": session.placement.device_count,
-            "processes": session.placement.process_count,
-            "netspec": __version__,
-            "train": train.model_dump(mode="json"),
-            "data_record": record(dataset, data_source or train.data),
-            "best_checkpoint": {"monitor": monitor, "mode": mode},
-        })
-        rundir.write_json(directory / rundir.STANDARDIZE, standardizer.to_dict())
-        if dataset.class_names is not None:
-            rundir.write_json(directory / rundir.CLASSES, list(dataset.class_names))
+    primary = session.placement.is_primary  # in a multi-process run only process 0 writes (and locks) the folder
+    try:
+        if resume is not None:
+            session.directory = directory
+            if primary:
+                session.lock = lock_existing(directory)
+            if (directory / rundir.CHECKPOINTS / LAST).exists() or any(
+                    (directory / rundir.CHECKPOINTS).glob(f".{LAST}.old-*")):
+                session.load_state(LAST)
+                if primary:
+                    session.write_history(plot=False)  # the checkpoint's history wins over a lagging history.json
+            if changes:  # keep what the earlier part ran with
+                run.setdefault("setting_changes", []).append(
+                    fingerprint.change_entry(changes, session.epoch, session.global_step))
+            run["train"] = train.model_dump(mode="json")
+            run.setdefault("fingerprints", fingerprint.record(graph, run["train"]))["settings"] = \
+                fingerprint.digest(run["train"])
+            if primary:
+                rundir.write_json(directory / rundir.RUN, run)
+        elif save:
+            directory = _create_folder(out, graph, session)
+            session.directory = directory
+            if not primary:
+                return session
+            text = _spec_text(graph, spec_text)
+            if text is not None:
+                (directory / rundir.SPEC).write_text(text, encoding="utf-8")
+                (directory / rundir.RESOLVED_SPEC).write_text(
+                    resolved_spec_text(text, train, loss=session.loss_name, data=data_source or train.data),
+                    encoding="utf-8")
+            monitor, mode = session.monitor()
+            rundir.write_json(directory / rundir.RUN, {
+                "spec": graph.name,
+                "spec_path": graph.source_path,
+                "data": data_source or train.data,
+                "data_options": dict(data_options or {}),
+                "dataset": dataset.describe(),
+                "notes": list(dataset.notes),
+                "train_examples": len(dataset.train),
+                "loss": session.loss_name,
+                "head": session.head,
+                "devices": session.placement.device_count,
+                "processes": session.placement.process_count,
+                "netspec": __version__,
+                "train": train.model_dump(mode="json"),
+                "data_record": record(dataset, data_source or train.data),
+                "best_checkpoint": {"monitor": monitor, "mode": mode},
+                "fingerprints": fingerprint.record(graph, train.model_dump(mode="json")),
+            })
+            rundir.write_json(directory / rundir.STANDARDIZE, standardizer.to_dict())
+            if dataset.class_names is not None:
+                rundir.write_json(directory / rundir.CLASSES, list(dataset.class_names))
+    except BaseException as exc:
+        if session.lock is not None:  # a failed start must not keep the folder locked in this process
+            session.lock.release()
+        if isinstance(exc, OSError):  # a full disk or a read-only folder while writing the run's files
+            raise NetspecError([error("run-folder-unwritable", f"cannot write the run folder {session.directory}: "
+                                      f"{exc.strerror or exc}", hint="pick a writable place with --out")]) from None
+        raise
     return session
 
 
-def _create_folder(out, graph: Graph, placement) -> Path:
-    """A new run folder; in a multi-process run process 0 creates it and tells the others."""
+def _create_folder(out, graph: Graph, session: Session) -> Path:
+    """A new run folder, claimed (and locked) by this process; in a multi-process run process 0
+    creates and claims it and tells the others."""
     def create() -> Path:
-        return rundir.create(out if out is not None else rundir.default_directory(graph.name))
+        directory, session.lock = _claim_new_folder(out, graph.name)
+        return directory
 
-    if placement.process_count == 1:
+    if session.placement.process_count == 1:
         return create()
     return Path(agreement.on_primary(lambda: str(create())))
+
+
+def read_standardizer(directory: Path) -> Standardizer:
+    """The run's input statistics, or a diagnostic when ``standardize.json`` is damaged."""
+    path = Path(directory) / rundir.STANDARDIZE
+    try:
+        return Standardizer.from_dict(read_run_file(path, rundir.STANDARDIZE))
+    except NetspecError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NetspecError([error("bad-run-file", f"{path} is not a standardize.json written by netspec ({exc})",
+                                  hint="restore the file, or start a new run")]) from None
+
+
+def _claim_new_folder(out, spec_name: str):
+    """(folder, lock) of a new run folder: ``out``, or the first free default name
+    (another process may claim a timestamped name between the check and the claim)."""
+    if out is not None:
+        directory = rundir.create(out)
+        return directory, claim_new(directory)
+    for _ in range(100):
+        try:
+            directory = rundir.create(rundir.default_directory(spec_name))
+            return directory, claim_new(directory)
+        except NetspecError:
+            continue
+    raise NetspecError([error("run-folder-exists", "could not claim a new run folder under runs/",
+                              hint="pick a folder with --out")])
 
 
 def _describe_transfer(session: Session, display) -> None:
@@ -197,8 +245,8 @@ def restore(path: str | Path, graph: Graph | None = None, *, which: str | None =
         if not spec.is_file():
             raise NetspecError([error("no-spec", f"{directory} has no {rundir.SPEC}; pass the SPEC explicitly")])
         graph = load(str(spec))
-    train = TrainSpec.model_validate({**run["train"], "loss": run.get("loss")})
-    standardizer = Standardizer.from_dict(rundir.read_json(directory / rundir.STANDARDIZE))
+    train = recorded_settings(run, directory, loss=run.get("loss"))
+    standardizer = read_standardizer(directory)
     task = "regression" if run.get("loss") == "mse" else "classification"
     session = Session(graph, train, task=task, standardizer=standardizer,
                       train_examples=int(run.get("train_examples") or train.batch_size), directory=directory)

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 from netspec.diagnostics import NetspecError, error
+from netspec.spec.train import TrainSpec
 
 HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
@@ -62,14 +64,34 @@ def create(directory: str | Path) -> Path:
             "run-folder-exists",
             f"{path} already exists and is not empty; netspec never overwrites a run",
             hint=f"continue it with --resume {path}, or pick a new folder with --out")])
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only parent, /proc, a dangling symlink, a file in the way
+        raise NetspecError([error("run-folder-unwritable", f"cannot create the run folder {path}: "
+                                  f"{exc.strerror or exc}", hint="pick a writable place with --out")]) from None
     return path
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and ±Inf as null: JSON has no such numbers, and ``NaN`` in a
+    file makes it unreadable to every strict parser (history.json after a diverged run).
+
+    >>> json_safe({"loss": float("nan"), "rows": [1.5, float("inf")]})
+    {'loss': None, 'rows': [1.5, None]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def write_json(path: Path, value: Any) -> None:
     """Write JSON atomically (temp file + rename), so readers never see half a file."""
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(value, indent=2) + "\n")
+    temporary.write_text(json.dumps(json_safe(value), indent=2, allow_nan=False) + "\n")
     temporary.replace(path)
 
 
@@ -165,7 +187,32 @@ def read_run(directory: Path) -> dict[str, Any]:
         raise NetspecError([error(
             "not-a-run", f"{directory} is not a netspec run folder (no {RUN})",
             hint="pass the folder `netspec train` printed as 'run folder: ...'")])
-    return read_json(path)
+    run = read_run_file(path, "run.json")
+    if not isinstance(run, dict) or not isinstance(run.get("train"), dict):
+        raise NetspecError([error("bad-run-file", f"{path} is not a run.json written by netspec (no train settings)",
+                                  hint="restore the file, or start a new run with --out")])
+    return run
+
+
+def read_run_file(path: Path, what: str) -> Any:
+    """A JSON file of a run folder, or a diagnostic when it is unreadable or not JSON."""
+    try:
+        return read_json(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise NetspecError([error("bad-run-file", f"cannot read {path}: {exc}",
+                                  hint=f"the run folder's {what} was damaged; restore it, or start a new run")]) \
+            from None
+
+
+def recorded_settings(run: dict[str, Any], directory: Path, **extra: Any) -> TrainSpec:
+    """The run's recorded ``train`` settings, validated (a damaged run.json is a diagnostic)."""
+    from pydantic import ValidationError
+
+    try:
+        return TrainSpec.model_validate({**run["train"], **extra})
+    except ValidationError as exc:
+        raise NetspecError([error("bad-run-file", f"{Path(directory) / RUN} holds invalid train settings: "
+                                  f"{exc.errors()[0]['msg']}", hint="restore the file, or start a new run")]) from None
 
 
 def run_folder_of(path: str | Path) -> Path:

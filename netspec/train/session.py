@@ -11,6 +11,7 @@ exactly the steps an uninterrupted one would.
 
 from __future__ import annotations
 
+import math
 import time
 import typing
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 
 from netspec.data.standardize import Standardizer
 from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
+from netspec.infer.limits import metric_problems, model_problems
 from netspec.ir import Graph
 from netspec.spec.train import TrainSpec, with_overrides
 from netspec.train import checkpoint, multihost, rundir
@@ -29,6 +31,7 @@ from netspec.train.batches import eval_batches, steps_per_epoch
 from netspec.train.head import split_output_activation
 from netspec.train.losses import apply_head, kernel_penalty, make_loss, make_metrics
 from netspec.train.optim import make_optimizer
+from netspec.train.safe_save import guarded_write, refuse_non_finite
 from netspec.train.sharding import check_batch_size
 from netspec.train.step import StepConfig, Steps, zero_totals
 from netspec.train.transfer import freeze_batchnorm, frozen_layers, trainable_filter
@@ -37,8 +40,6 @@ LAST, BEST = "last", "best"
 PLOT_EVERY_EPOCH_SECONDS = 20.0
 # Overrides with a friendlier name than their place in TrainSpec.
 OVERRIDE_ALIASES = {"lr": "optimizer.lr", "optimizer": "optimizer.name", "schedule": "schedule.name"}
-# Settings that fix the order of the batches: a resumed run must keep them.
-FIXED_ON_RESUME = ("batch_size", "seed")
 
 
 def choose_loss(train: TrainSpec, head: str | None, output_shape: tuple[int, ...], task: str | None) -> str:
@@ -115,6 +116,8 @@ class Session:
         self.loss_name = choose_loss(train, self.head, self.output_shape, task)
         self.placement = multihost.placement()
         problems = check_batch_size(train.batch_size, self.placement.device_count)
+        problems += metric_problems(train.metrics, self.output_shape, self.loss_name)
+        problems += model_problems(analysis_of(graph), batch_size=train.batch_size)
         if problems:
             raise NetspecError(problems)
         self.steps_per_epoch = max(1, steps_per_epoch(train_examples, train.batch_size))
@@ -157,6 +160,7 @@ class Session:
         self.wait = 0
         self.has_checkpoint = False
         self.dataset = None
+        self.lock = None  # netspec.train.run_lock.RunLock while this session trains into a folder
         # Set by resume.restore for a trained run: its run.json and class names.
         self.run_info: dict[str, Any] = {}
         self.class_names: list[str] | None = None
@@ -278,7 +282,7 @@ class Session:
         value = row.get(name)
         stopping = self.train.early_stopping
         min_delta = stopping.min_delta if stopping is not None else 0.0
-        improved = value is not None and (
+        improved = value is not None and math.isfinite(value) and (  # NaN never becomes best
             self.best["value"] is None
             or (value < self.best["value"] - min_delta if direction == "min"
                 else value > self.best["value"] + min_delta))
@@ -321,13 +325,16 @@ class Session:
     def _save(self, which: str, reason: str) -> None:
         if self.directory is None:
             return
-        if self.placement.process_count > 1:
-            from netspec.train import multihost_checkpoint
+        arrays = self._arrays()
+        with guarded_write(self.directory, self.has_checkpoint):
+            refuse_non_finite(arrays, self.directory, self.epoch, self.has_checkpoint)
+            if self.placement.process_count > 1:
+                from netspec.train import multihost_checkpoint
 
-            multihost_checkpoint.save(self.directory / rundir.CHECKPOINTS / which, self._arrays(),
-                                      self._meta(reason), token=f"{which}-{self.global_step}")
-            return
-        checkpoint.save(self.directory / rundir.CHECKPOINTS / which, self._arrays(), self._meta(reason))
+                multihost_checkpoint.save(self.directory / rundir.CHECKPOINTS / which, arrays,
+                                          self._meta(reason), token=f"{which}-{self.global_step}")
+                return
+            checkpoint.save(self.directory / rundir.CHECKPOINTS / which, arrays, self._meta(reason))
 
     def save_last(self, reason: str, *, plot: bool = False) -> None:
         self._save(LAST, reason)
@@ -337,7 +344,8 @@ class Session:
     def write_history(self, *, plot: bool = True) -> None:
         """The history files; the plot (slowest) only when asked, e.g. when training ends."""
         if self.directory is not None and self.placement.is_primary:
-            rundir.write_history(self.directory, self.history, plot=plot, marks=self.curve_marks())
+            with guarded_write(self.directory, self.has_checkpoint):
+                rundir.write_history(self.directory, self.history, plot=plot, marks=self.curve_marks())
 
     def curve_marks(self) -> dict[str, Any]:
         """What curves.png shows besides the curves: a title, the best epoch, the test point."""

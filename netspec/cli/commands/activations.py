@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from netspec.cli.commands.target import add_target_arguments, resolve_target
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
 
 HELP = "draw the feature maps of a layer for one image (PNG)"
 
@@ -21,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=64, metavar="N", help="channels per picture (default 64)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: IMAGE-LAYER.png here)")
+    add_force_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,22 +33,24 @@ def run(args: argparse.Namespace) -> int:
     from netspec.pipeline import load
 
     check_layer(load(args.spec), args.layer)  # before reading the checkpoint: a typo fails fast
+    if args.limit < 1 or args.first < 0:
+        from netspec.diagnostics import NetspecError, error
+
+        raise NetspecError([error("bad-page", f"--limit must be at least 1 and --first at least 0, "
+                                              f"but got --limit {args.limit} --first {args.first}")])
 
     from netspec.data import read_image
     from netspec.interpret.activation_picture import save_activations_figure
     from netspec.interpret.trained import default_output, open_trained
     from netspec.interpret.visualize import layer_output
 
+    output = Path(args.output) if args.output else default_output(f"{Path(args.image).stem}-{args.layer}")
+    check_output(output, force=args.force, inputs=(args.spec, args.image))
     trained = open_trained(args.spec, args.checkpoint)
     image = read_image(args.image, trained.graph.input_shape)
-    output = Path(args.output) if args.output else default_output(f"{Path(args.image).stem}-{args.layer}")
-    if args.limit < 1 or args.first < 0:
-        from netspec.diagnostics import NetspecError, error
-
-        raise NetspecError([error("bad-page", f"--limit must be at least 1 and --first at least 0, "
-                                              f"but got --limit {args.limit} --first {args.first}")])
     value = layer_output(trained.model, trained.graph, image, args.layer, normalize=trained.normalize)
-    save_activations_figure(value, image, output, layer=args.layer, scale=args.colour_scale, first=args.first,
-                            limit=args.limit)
+    with replaced_atomically(output) as temporary:
+        save_activations_figure(value, image, temporary, layer=args.layer, scale=args.colour_scale,
+                                first=args.first, limit=args.limit)
     print(f"activations of '{args.layer}' written to {output}")
     return 0

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from netspec.interpret.class_report import per_class, render_per_class, save_confusion_png
     from netspec.pipeline import load
     from netspec.train.progress import format_value
-    from netspec.train.resume import restore
+    from netspec.train.resume import check_data, restore
 
     enable_compilation_cache()
     graph = load(args.spec)
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(source, graph, val_split=session.train.val_split, seed=session.train.seed, args=args,
                            run_info=run_info)
     differs = enforce_same_data(run_info, dataset, source, explicit=args.data is not None)
+    check_data(graph, dataset, session, None)  # as train does: a wrong shape is a diagnostic, not an XLA error
     name = args.split or ("test" if dataset.test is not None and len(dataset.test) else "val")
     split = getattr(dataset, name)
     if split is None or len(split) == 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from netspec.cli.commands.target import add_target_arguments, resolve_target
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
 
 HELP = "saliency (SmoothGrad), occlusion, Grad-CAM or LIME heat map of an image for a trained run (PNG)"
 
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fill", default="mean", help="occlusion: mean (default) | grey | black | a number")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: IMAGE-METHOD.png here)")
+    add_force_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from netspec.interpret.explain import Scorer, overlay_png
     from netspec.interpret.trained import class_index, default_output, open_trained
 
+    output = Path(args.output) if args.output else default_output(f"{Path(args.image).stem}-{args.method}")
+    check_output(output, force=args.force, inputs=(args.spec, args.image))
     trained = open_trained(args.spec, args.checkpoint)
     image = read_image(args.image, trained.graph.input_shape)
     scorer = Scorer(trained.logits_model, normalize=trained.normalize)
@@ -64,10 +68,10 @@ def run(args: argparse.Namespace) -> int:
     target = predicted if target is None else target
     fill = float(args.fill) if args.fill.replace(".", "", 1).isdigit() else args.fill
     heat, label = _heat(args, trained, image, target, fill)
-    output = Path(args.output) if args.output else default_output(f"{Path(args.image).stem}-{args.method}")
     title = (f"{trained.graph.name}: {args.method} for class '{names[target]}' "
              f"(p = {probabilities[target]:.3f}; predicted '{names[predicted]}', p = {probabilities[predicted]:.3f})")
-    overlay_png(image, heat, output, title=title, heat_label=label)
+    with replaced_atomically(output) as temporary:
+        overlay_png(image, heat, temporary, title=title, heat_label=label)
     print(f"predicted '{names[predicted]}' ({100 * probabilities[predicted]:.1f}%); "
           f"{args.method} map of class '{names[target]}' written to {output}")
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from netspec.cli.commands.target import add_target_arguments, resolve_target
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
 
 HELP = "draw a trained conv layer's filters as an image grid (PNG)"
 
@@ -17,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=64, metavar="N", help="filters per picture (default 64)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: filters-LAYER.png here)")
+    add_force_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,13 +35,15 @@ def run(args: argparse.Namespace) -> int:
     from netspec.interpret.trained import default_output, open_trained
     from netspec.interpret.visualize import save_filters_png
 
-    trained = open_trained(args.spec, args.checkpoint)
     output = Path(args.output) if args.output else default_output(f"filters-{layer}")
     if args.limit < 1 or args.first < 0:
         from netspec.diagnostics import NetspecError, error
 
         raise NetspecError([error("bad-page", f"--limit must be at least 1 and --first at least 0, "
                                               f"but got --limit {args.limit} --first {args.first}")])
-    save_filters_png(trained.model, trained.graph, output, layer, first=args.first, limit=args.limit)
+    check_output(output, force=args.force, inputs=(args.spec,))
+    trained = open_trained(args.spec, args.checkpoint)
+    with replaced_atomically(output) as temporary:
+        save_filters_png(trained.model, trained.graph, temporary, layer, first=args.first, limit=args.limit)
     print(f"filters of '{layer}' written to {output}")
     return 0

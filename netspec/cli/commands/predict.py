@@ -1,6 +1,7 @@
 """``netspec predict RUN IMAGE...`` (or ``SPEC --checkpoint RUN``): the top-k
 classes of each image, with probabilities and class names, on stdout; with
-``-o FILE`` also as JSON in a new file (an existing one is never replaced).
+``-o FILE`` also as JSON (never over an existing file without ``--force``,
+and never into the run folder unless that is the path given).
 
 Images are read with PIL, converted to the spec's channels, resized to its
 input and standardised with the run's saved statistics — exactly as the
@@ -14,6 +15,7 @@ import json
 from typing import TYPE_CHECKING
 
 from netspec.cli.commands.target import add_target_arguments, resolve_target
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
 from netspec.diagnostics import NetspecError, error
 
 if TYPE_CHECKING:  # numpy is imported when a command runs, not when the parser is built
@@ -28,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-k", type=int, default=5, help="how many classes to list per image (default 5)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("-o", "--output", metavar="JSON", default=None,
-                        help="also write the predictions as JSON to this new file (never overwritten)")
+                        help="also write the predictions as JSON to this file (an existing one only with --force)")
+    add_force_flag(parser)
 
 
 def top_k(probabilities: np.ndarray, names: list[str], k: int) -> list[dict]:
@@ -65,10 +68,9 @@ def run(args: argparse.Namespace) -> int:
     enable_compilation_cache()
     if args.top_k < 1:
         raise NetspecError([error("bad-top-k", f"--top-k must be at least 1, but got {args.top_k}")])
-    output = Path(args.output) if args.output else None
-    if output is not None and output.exists():  # before any work: refusing late would waste it
-        raise NetspecError([error("output-exists", f"{output} already exists; netspec does not overwrite it",
-                                  hint="choose another -o")])
+    output = None if args.output is None else Path(args.output)
+    if output is not None:
+        check_output(output, force=args.force, inputs=(args.spec, *args.images))
     graph = load(args.spec)
     session = restore(args.checkpoint, graph)
     if session.loss_name == "mse":
@@ -79,15 +81,17 @@ def run(args: argparse.Namespace) -> int:
     count = probabilities.shape[-1] if probabilities.shape[-1] > 1 else 2
     names = session.class_names or [f"class {i}" for i in range(count)]
     results = [{"image": path, "top": top_k(p, names, args.top_k)} for path, p in zip(args.images, probabilities)]
-    if output is not None:
-        rundir.write_json(output, {"spec": graph.name, "checkpoint": str(args.checkpoint), "predictions": results})
     if args.format == "json":
         print(json.dumps(results, indent=2))
-        return 0
-    for result in results:
-        print(result["image"])
-        for rank, entry in enumerate(result["top"], 1):
-            print(f"  {rank}. {entry['class']:<20} {100 * entry['probability']:6.2f}%")
-    if output is not None:
-        print(f"saved to {output}")
+    else:
+        for result in results:
+            print(result["image"])
+            for rank, entry in enumerate(result["top"], 1):
+                print(f"  {rank}. {entry['class']:<20} {100 * entry['probability']:6.2f}%")
+    if output is not None:  # after printing: a failed write must not cost the user the predictions
+        with replaced_atomically(output) as temporary:
+            rundir.write_json(temporary, {"spec": graph.name, "checkpoint": str(args.checkpoint),
+                                          "predictions": results})
+        if args.format != "json":
+            print(f"saved to {output}")
     return 0

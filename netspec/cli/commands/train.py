@@ -3,8 +3,8 @@
 ``netspec train --resume DIR`` continues an interrupted run (the spec and
 settings come from the run folder; ``--epochs`` may extend it). Exit status
 0 when training ends (completed, early-stopped or ``--max-steps``), 1 on
-errors (a non-finite loss included), 130 when interrupted with Ctrl-C (a
-checkpoint is saved first).
+errors (a non-finite loss included), 128 + the signal when interrupted
+(130 Ctrl-C, 143 SIGTERM, 129 SIGHUP; a checkpoint is saved first).
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="DIR", default=None, help="continue the run in DIR from its last checkpoint")
     parser.add_argument("--max-steps", type=int, default=None, metavar="N", help="stop after this many steps in total (smoke tests)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch rows")
+    parser.add_argument("--allow-changes", action="store_true",
+                        help="with --resume: accept settings that differ from the run's (recorded in run.json); "
+                             "--epochs may always change")
     add_train_flags(parser)
     add_data_flags(parser)
     add_cluster_flags(parser)
@@ -52,10 +55,9 @@ def _spec_and_text(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from netspec.spec.train import TrainSpec
     from netspec.train.loop import fit
     from netspec.train.progress import Display
-    from netspec.train.resume import read_run
+    from netspec.train.rundir import read_run, recorded_settings
     from netspec.train.session import settings
 
     cluster = options_from(args)
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         run_info = read_run(Path(args.resume)) if args.resume is not None else None
         graph, text = _spec_and_text(args)
         overrides = overrides_from(args)
-        base = TrainSpec.model_validate(run_info["train"]) if run_info is not None else None
+        base = recorded_settings(run_info, Path(args.resume)) if run_info is not None else None
         train = settings(graph, overrides, base)
         source = args.data or (run_info or {}).get("data") or train.data
         dataset = load_dataset(source, graph, val_split=train.val_split, seed=train.seed, args=args,
@@ -91,11 +93,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = fit(graph, dataset, out=args.out, resume=args.resume, max_steps=args.max_steps,
                      display=display, data_source=source, data_options=data_options(args, run_info),
-                     spec_text=text, **overrides)
+                     spec_text=text, allow_changes=args.allow_changes, **overrides)
     except NetspecError as exc:
         if cluster is not None and any(d.code == "process-lost" for d in exc.diagnostics):
             from netspec.train.cluster import exit_now
 
             exit_now(exc)
         raise
-    return 130 if result.stopped == "interrupted" else 0
+    if result.stopped == "interrupted":  # 128 + the signal, as shells report it: 130 Ctrl-C, 143 SIGTERM
+        return 128 + (result.signal or 2)
+    return 0
