@@ -1,5 +1,5 @@
 """Commands that write a file for the user never replace one without --force
-(issue 13, DL6): explain, filters and activations -o, like graph/export/features."""
+(issue 13, DL6): every picture command's -o, like graph/export/features."""
 
 from __future__ import annotations
 
@@ -25,13 +25,17 @@ COMMANDS = {
     "explain": ["explain", "probe.yaml", "digit.png", "--checkpoint", "run"],
     "filters": ["filters", "probe.yaml", "--checkpoint", "run"],
     "activations": ["activations", "probe.yaml", "digit.png", "--checkpoint", "run", "--layer", "conv2"],
+    "maximize": ["maximize", "probe.yaml", "--checkpoint", "run", "--layer", "conv2"],
+    "top-patches": ["top-patches", "probe.yaml", "--checkpoint", "run", "--layer", "conv2", "--unit", "0"],
+    "augment-preview": ["augment-preview", "probe.yaml", "--data", "synthetic:64"],
 }
+PICTURES = {**COMMANDS, "compare": ["compare", "run"]}  # compare reads runs only: no spec to protect
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", PICTURES)
 def test_an_existing_output_is_refused_before_any_work(inputs, command, capsys):
     folder, _ = inputs
-    assert run_cli([*COMMANDS[command], "-o", "precious.png"]) == 1
+    assert run_cli([*PICTURES[command], "-o", "precious.png"]) == 1
     err = capsys.readouterr().err
     assert "already exists" in err and "--force" in err
     assert (folder / "precious.png").read_bytes() == b"keep me"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from netspec.cli.options import add_data_flags
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
 
 HELP = "show what augmentation does: training examples and augmented copies, as a grid (PNG)"
 
@@ -19,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--copies", type=int, default=7, help="augmented copies of each (default 7)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", metavar="PNG", default="augment-preview.png",
-                        help="where to write the PNG (default augment-preview.png here; never replaced)")
+                        help="where to write the PNG (default augment-preview.png here)")
+    add_force_flag(parser)
     add_data_flags(parser)
 
 
@@ -33,9 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from netspec.train.session import settings
 
     output = Path(args.output)
-    if output.exists():
-        raise NetspecError([error("output-exists", f"{output} already exists; netspec does not overwrite it",
-                                  hint="choose another -o")])
+    check_output(output, force=args.force, inputs=(args.spec,))
     if args.examples < 1 or args.copies < 1:
         raise NetspecError([error("bad-count", "--examples and --copies must be at least 1")])
     given = Path(args.spec)
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                                        "--set 'augment={rotation: 15, shift: 0.1}'")])
     originals = dataset.train.x[:args.examples]
     augmented = augmented_examples(train.augment, originals, args.copies, seed=args.seed)
-    save_preview_png(originals, augmented, output, title=f"{graph.name} on {dataset.name}: {line}")
+    with replaced_atomically(output) as temporary:
+        save_preview_png(originals, augmented, temporary, title=f"{graph.name} on {dataset.name}: {line}")
     print(f"{line}\n{len(originals)} training examples × {args.copies} augmented copies written to {output}")
     return 0

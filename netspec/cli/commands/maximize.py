@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from netspec.cli.commands.target import add_target_arguments, resolve_target
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
 
 HELP = "activation maximisation: the input pattern each filter of a layer responds to (PNG grid)"
 
@@ -24,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: maximize-LAYER.png here)")
+    add_force_flag(parser)
 
 
 def parse_units(text: str | None, channels: int) -> list[int]:
@@ -60,13 +62,15 @@ def run(args: argparse.Namespace) -> int:
     from netspec.interpret.maximize import maximize, save_maximize_png
     from netspec.interpret.trained import default_output, open_trained
 
+    output = Path(args.output) if args.output else default_output(f"maximize-{args.layer}")
+    check_output(output, force=args.force, inputs=(args.spec,))  # before any work
     trained = open_trained(args.spec, args.checkpoint)
     images = maximize(trained.model, trained.graph, args.layer, units, steps=args.steps, rate=args.rate,
                       jitter=args.jitter, blur_every=args.blur_every, l2=args.l2, seed=args.seed,
                       normalize=trained.normalize)
-    output = Path(args.output) if args.output else default_output(f"maximize-{args.layer}")
     title = (f"{trained.graph.name}: inputs maximising '{args.layer}' units ({args.steps} steps, "
              f"jitter {args.jitter}, blur every {args.blur_every}, L2 {args.l2:g}); each scaled to its range")
-    save_maximize_png(images, units, output, title=title)
+    with replaced_atomically(output) as temporary:
+        save_maximize_png(images, units, temporary, title=title)
     print(f"activation maximisation of {len(units)} units of '{args.layer}' written to {output}")
     return 0

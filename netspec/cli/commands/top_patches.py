@@ -8,6 +8,7 @@ import argparse
 
 from netspec.cli.commands.target import add_target_arguments, resolve_target
 from netspec.cli.options import add_data_flags
+from netspec.cli.output_files import add_force_flag, check_output, replaced_atomically
 
 HELP = "the k dataset patches (receptive fields) that activate a unit most, as a grid (PNG)"
 
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which split to search (default val)")
     parser.add_argument("-o", "--output", metavar="PNG", default=None,
                         help="where to write the PNG (default: top-LAYER-UNIT.png here)")
+    add_force_flag(parser)
     add_data_flags(parser)
 
 
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from netspec.interpret.top_patches import save_top_patches_png, top_patches
     from netspec.interpret.trained import default_output, open_trained
 
+    output = Path(args.output) if args.output else default_output(f"top-{args.layer}-{args.unit}")
+    check_output(output, force=args.force, inputs=(args.spec,))  # before any work
     trained = open_trained(args.spec, args.checkpoint)
     session = trained.session
     source = args.data or session.run_info.get("data")
@@ -54,11 +58,11 @@ def run(args: argparse.Namespace) -> int:
                         normalize=trained.normalize)
     names = dataset.class_names
     labels = [names[int(split.y[i])] for i in found.indices] if names is not None else None
-    output = Path(args.output) if args.output else default_output(f"top-{args.layer}-{args.unit}")
     size = "×".join(str(int(stop - start)) for start, stop in found.windows[0])
     title = (f"{trained.graph.name}: {args.layer} unit {args.unit}, top {len(found.indices)} of "
              f"{len(split):,} {args.split} examples (receptive field {size}; blue = padding)")
-    save_top_patches_png(found, output, title=title, labels=labels)
+    with replaced_atomically(output) as temporary:
+        save_top_patches_png(found, temporary, title=title, labels=labels)
     print(f"top {len(found.indices)} patches of '{args.layer}' unit {args.unit} "
           f"(activations {found.values[0]:.3g} .. {found.values[-1]:.3g}) written to {output}")
     return 0
