@@ -207,7 +207,7 @@ def test_truncated_normal_and_orthogonal_follow_keras_defaults():
 
 def test_a_bad_constant_is_reported():
     [problem] = errors(spec("  - dense: {units: 3, init: {bias: {constant: high}}}\n", "[4]"))
-    assert "must be a number" in problem.message
+    assert "must be a finite number" in problem.message
 
 
 # --- preprocessing inside the model -------------------------------------------------------------
