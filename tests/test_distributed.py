@@ -219,16 +219,22 @@ def test_a_killed_process_stops_the_other_within_the_timeout(tmp_path, environme
         assert "JAX distributed service detected fatal errors" in output
 
 
-def test_a_process_that_never_joins_is_reported_within_the_timeout(tmp_path, environment, spec_files):
-    logs = tmp_path / "log"
-    arguments = [spec_files["batchnorm"], "--data", "synthetic:400", "--out", str(tmp_path / "run"),
-                 "--init-timeout", "3"]
+@pytest.mark.parametrize("present, expected", [
+    (0, "process 0 waited 3 s at localhost:{port} for 2 processes to join: process 1 never joined (joined: 0)"),
+    (1, "process 1 waited 3 s for process 0, the coordinator at localhost:{port}, which never answered"),
+])
+def test_a_process_that_never_joins_is_named_within_the_timeout(tmp_path, environment, spec_files, present,
+                                                                 expected):
+    """Only one of two processes started: it names the other (the roll call, netspec.train.rollcall)."""
+    port = free_port()
+    command = [sys.executable, "-c", CLI, "train", spec_files["batchnorm"], "--data", "synthetic:400", "--out",
+               str(tmp_path / "run"), "--init-timeout", "3", "--coordinator", f"localhost:{port}",
+               "--num-processes", "2", "--process-id", str(present)]
     started = time.monotonic()
-    [(status, output)] = finish(start(arguments, processes=2, devices=2, env=environment, logs=logs,
-                                      process_ids=range(1)), logs, timeout=120)
-    assert status == 1, output
-    assert "process 0 waited 3 s at localhost:" in output and "for 2 processes to join, and not all did" in output
-    assert "Traceback" not in output
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert expected.format(port=port) in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "Check failure" not in done.stderr
     assert time.monotonic() - started < 120
     assert not (tmp_path / "run").exists()
 
