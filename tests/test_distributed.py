@@ -16,26 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_processes import CLI, SMALL_BATCHNORM_SPEC, process_environment
 
 from netspec.train import checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = "import sys; from netspec import cli; sys.exit(cli.main(sys.argv[1:]))"
-BATCHNORM_SPEC = """\
-name: small
-input: [8, 8, 1]
-layers:
-  - conv: {K: 4, F: 3, P: same, activation: relu}
-  - batchnorm
-  - pool: {F: 2}
-  - flatten
-  - dense: {units: 3}
-  - softmax
-train:
-  optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
-  batch_size: 16
-  epochs: 2
-"""
 # (spec, extra flags): LeNet-5 as shipped, and a small batchnorm net.
 NETS = {
     "lenet": (str(ROOT / "specs" / "lenet.yaml"), ["--data", "synthetic:320", "--batch-size", "32", "--epochs", "2"]),
@@ -90,16 +75,13 @@ def train(arguments, *, processes, devices, env, logs, timeout=TIMEOUT):
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory):
-    env = dict(os.environ)
-    env["NETSPEC_JAX_CACHE"] = str(tmp_path_factory.getbasetemp() / "jax-cache-distributed")
-    env.pop("XLA_FLAGS", None)
-    return env
+    return process_environment(tmp_path_factory.getbasetemp() / "jax-cache-distributed")
 
 
 @pytest.fixture(scope="module")
 def spec_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("specs")
-    (folder / "small.yaml").write_text(BATCHNORM_SPEC)
+    (folder / "small.yaml").write_text(SMALL_BATCHNORM_SPEC)
     return {name: spec or str(folder / "small.yaml") for name, (spec, _) in NETS.items()}
 
 
