@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from netspec.cli.supervise import _StderrWatch, explain_fatal
+from netspec.cli.supervise import _StderrWatch, explain_fatal, watch
 from netspec.diagnostics import render
 from netspec.spec.cluster import ClusterOptions
 
@@ -106,3 +106,19 @@ def test_the_public_jax_calls_that_name_lost_processes_exist():
 
     assert callable(multihost_utils.live_devices) and issubclass(multihost_utils.ProcessFailureError, Exception)
     assert lost_processes(1) == []  # one process, not distributed: nobody lost
+
+
+def child(script: str) -> list[str]:
+    return [sys.executable, "-c", script]
+
+
+def test_the_watcher_ends_as_its_child_or_explains_why_not(capfd):
+    assert watch(child("import sys; print('fine', file=sys.stderr); sys.exit(0)"), OPTIONS, None) == 0
+    assert capfd.readouterr().err == "fine\n"
+    assert watch(child("import sys; sys.exit(130)"), OPTIONS, None) == 130
+    replayed = f"import os, sys; sys.stderr.write({COORDINATOR_GONE!r}); sys.stderr.flush(); os.abort()"
+    assert watch(child(replayed), OPTIONS, "runs/big") == 1
+    err = capfd.readouterr().err
+    assert err.startswith("netspec: error: process 1 lost the run's coordinator") and "F1201" not in err
+    assert watch(child("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"), OPTIONS, None) == 137
+    assert "netspec: error: the training process was ended by SIGKILL" in capfd.readouterr().err

@@ -30,7 +30,7 @@ from netspec.spec.cluster import COORDINATOR_ENV, ClusterOptions
 
 SUPERVISOR_ENV = "NETSPEC_SUPERVISOR_PID"  # set in the child: the pid of the process watching it
 HOLD_SECONDS = 1.0  # stderr is passed on this late; a fatal comes within milliseconds of its log lines
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 # glog's line prefix (severity, date, time, thread, file:line]); F is a fatal error, then abort().
 _LOG_RECORD = re.compile(rb"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [^\s\]]+:\d+\]")
 _LOG_LINE = re.compile(b"^" + _LOG_RECORD.pattern)
@@ -56,23 +56,33 @@ def die_with_supervisor() -> None:
 
 def supervise(argv: list[str], options: ClusterOptions, run_folder: str | None) -> int:
     """Run ``netspec ARGV`` as a child process and return the exit status this process should have."""
-    child = subprocess.Popen([sys.executable, "-m", "netspec", *argv], stderr=subprocess.PIPE,
+    return watch([sys.executable, "-m", "netspec", *argv], options, run_folder)
+
+
+def watch(command: list[str], options: ClusterOptions, run_folder: str | None) -> int:
+    """Run ``command`` (a training process) as a child; its exit status, or 1 after JAX's fatal error."""
+    child = subprocess.Popen(command, stderr=subprocess.PIPE,
                              env=dict(os.environ, **{SUPERVISOR_ENV: str(os.getpid())}),
                              process_group=0)  # Ctrl-C in a terminal reaches the child once: through us
     previous = {number: signal.signal(number, lambda number, _: child.send_signal(number))
                 for number in FORWARDED_SIGNALS}
     try:
-        watch = _StderrWatch(child)
-        watch.run()
+        stderr = _StderrWatch(child)
+        stderr.run()
         status = child.wait()
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    if watch.fatal is None:
-        return status if status >= 0 else 128 - status
-    if not watch.explained:  # the child had no time to say it itself
+    if stderr.fatal is None:
+        if status >= 0:
+            return status
+        print(render([error("killed", f"the training process was ended by {signal.Signals(-status).name}",
+                             hint="e.g. the system's out-of-memory killer, or a signal sent to it alone")]),
+              file=sys.stderr, flush=True)
+        return 128 - status
+    if not stderr.explained:  # the child had no time to say it itself
         sys.stdout.flush()
-        print(render([explain_fatal(watch.fatal, options, run_folder)]), file=sys.stderr, flush=True)
+        print(render([explain_fatal(stderr.fatal, options, run_folder)]), file=sys.stderr, flush=True)
     return 1
 
 
