@@ -36,7 +36,7 @@ def free_port() -> int:
 
 
 def start(arguments: list[str], *, processes: int, devices: int, env: dict, logs: Path,
-          process_ids: range | None = None) -> list[subprocess.Popen]:
+          process_ids: list[int] | range | None = None) -> list[subprocess.Popen]:
     """``netspec train ARGUMENTS`` as ``processes`` processes of ``devices`` CPU devices each."""
     env = dict(env, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
     cluster = []
@@ -62,7 +62,9 @@ def finish(processes: list[subprocess.Popen], logs: Path, timeout: float = TIMEO
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    outputs = [logs.with_name(f"{logs.name}-{i}.log").read_text() for i in range(len(processes))]
+    ids = [process.args[process.args.index("--process-id") + 1] if "--process-id" in process.args else "0"
+           for process in processes]
+    outputs = [logs.with_name(f"{logs.name}-{i}.log").read_text() for i in ids]
     return [(process.returncode, output) for process, output in zip(processes, outputs)]
 
 
@@ -205,22 +207,26 @@ def test_a_killed_process_stops_the_other_within_the_timeout(tmp_path, environme
     assert "Traceback" not in output and "Check failure" not in output and "F1" not in output, output
 
 
-@pytest.mark.parametrize("present, expected", [
-    (0, "process 0 waited 3 s at localhost:{port} for 2 processes to join: process 1 never joined (joined: 0)"),
-    (1, "process 1 waited 3 s for process 0, the coordinator at localhost:{port}, which never answered"),
+@pytest.mark.parametrize("count, present, expected", [
+    (3, [0, 1], "process {me} waited 3 s at localhost:{port} for 3 processes to join: process 2 never joined "
+                "(joined: 0, 1)"),
+    (2, [1], "process 1 waited 3 s for process 0, the coordinator at localhost:{port}, which never answered"),
 ])
-def test_a_process_that_never_joins_is_named_within_the_timeout(tmp_path, environment, spec_files, present,
+def test_a_process_that_never_joins_is_named_within_the_timeout(tmp_path, environment, spec_files, count, present,
                                                                  expected):
-    """Only one of two processes started: it names the other (the roll call, netspec.train.rollcall)."""
-    port = free_port()
-    command = [sys.executable, "-c", CLI, "train", spec_files["batchnorm"], "--data", "synthetic:400", "--out",
-               str(tmp_path / "run"), "--init-timeout", "3", "--coordinator", f"localhost:{port}",
-               "--num-processes", "2", "--process-id", str(present)]
+    """Process 2 of 3 never started: 0 and 1 name it. Process 0 never started: 1 names it (the roll
+    call, netspec.train.rollcall)."""
+    logs = tmp_path / "log"
+    arguments = [spec_files["batchnorm"], "--data", "synthetic:400", "--out", str(tmp_path / "run"),
+                 "--init-timeout", "3"]
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=120)
-    assert done.returncode == 1, done.stderr
-    assert expected.format(port=port) in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr and "Check failure" not in done.stderr
+    processes = start(arguments, processes=count, devices=1, env=environment, logs=logs, process_ids=present)
+    port = processes[0].args[processes[0].args.index("--coordinator") + 1].split(":")[1]
+    results = finish(processes, logs, timeout=120)
+    for me, (status, output) in zip(present, results):
+        assert status == 1, output
+        assert expected.format(me=me, port=port) in output, output
+        assert "Traceback" not in output and "Check failure" not in output
     assert time.monotonic() - started < 120
     assert not (tmp_path / "run").exists()
 
