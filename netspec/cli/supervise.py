@@ -10,7 +10,8 @@ reaches the child once, which checkpoints), passes the child's stderr on (a
 moment late, so that the C++ log lines that come with a fatal can be dropped),
 and when the child ends on a fatal error of JAX's runtime it prints netspec's
 diagnostic instead — which process is gone, how to resume — and exits with
-status 1. Every other ending (0, 1, 130) is the child's own.
+status 1. Every other ending (0, 1, 130) is the child's own; a child killed by
+a signal is reported as such (status 128 + N).
 """
 
 from __future__ import annotations
