@@ -297,3 +297,38 @@ def test_ctrl_c_on_process_0_checkpoints_and_stops_both(tmp_path, environment, s
     assert f"netspec train --resume {out}" in output
     meta = json.loads((out / "checkpoints" / "last" / "meta.json").read_text())
     assert meta["reason"] == "interrupted" and meta["global_step"] % 10 == 0
+
+
+LOST_PROCESSES_PROBE = """\
+import os, sys, time, jax
+process, port = int(sys.argv[1]), sys.argv[2]
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+jax.config.update("jax_enable_recoverability", True)  # JAX's fatal error would otherwise end process 0 first
+jax.distributed.initialize(f"localhost:{port}", 2, process, initialization_timeout=60, heartbeat_timeout_seconds=3)
+jax.devices()
+from netspec.train.multihost import lost_processes
+if process == 1:
+    time.sleep(1)
+    os._exit(0)
+print("alive", lost_processes(0.5), flush=True)  # process 1 has not asked: no verdict in time
+time.sleep(1.5)
+print("lost", lost_processes(30), flush=True)
+os._exit(0)
+"""
+
+
+def test_lost_processes_names_the_dead_one_with_jaxs_public_api(tmp_path, environment):
+    """netspec.train.multihost.lost_processes (jax.experimental.multihost_utils.live_devices), with
+    JAX's own ending of the survivor turned off so that it has the time to answer."""
+    port = str(free_port())
+    env = dict(environment, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    processes = [subprocess.Popen([sys.executable, "-c", LOST_PROCESSES_PROBE, str(process), port],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                 for process in (0, 1)]
+    try:
+        output = processes[0].communicate(timeout=120)[0]
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    assert "alive []" in output and "lost [1]" in output, output
