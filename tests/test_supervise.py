@@ -98,6 +98,12 @@ def test_other_fatal_errors_are_reported_in_netspecs_words(text, expected):
     assert explain_fatal(text.encode(), OPTIONS, None).message.startswith(expected)
 
 
+def test_process_0_does_not_lose_the_coordinator_it_runs():
+    process_0 = ClusterOptions("10.0.0.1:1234", num_processes=2, process_id=0)
+    message = explain_fatal(COORDINATOR_GONE.encode(), process_0, None).message
+    assert message.startswith("JAX's distributed runtime stopped process 0: UNAVAILABLE: Failed to send RPC")
+
+
 def test_the_public_jax_calls_that_name_lost_processes_exist():
     """netspec.train.multihost.lost_processes relies on these (public, but marked experimental by JAX)."""
     from jax.experimental import multihost_utils

@@ -182,7 +182,8 @@ def explain_fatal(text: bytes, options: ClusterOptions, run_folder: str | None,
                                      f"{_status(message)}",
                      hint="start every process (the same command, each with its own --process-id), or raise "
                           "--init-timeout")
-    if "coordination service" in message or "leader task" in message or "Socket closed" in message:
+    coordinator_gone = "coordination service" in message or "leader task" in message or "Socket closed" in message
+    if coordinator_gone and str(me) != "0":  # process 0 runs the coordination service itself
         return error("process-lost",
                      f"process {me} lost the run's coordinator, process 0 at {address}: process 0 ended or "
                      f"its host is unreachable, so process {me} stops too",
