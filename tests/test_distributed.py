@@ -16,26 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_processes import CLI, SMALL_BATCHNORM_SPEC, process_environment
 
 from netspec.train import checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = "import sys; from netspec import cli; sys.exit(cli.main(sys.argv[1:]))"
-BATCHNORM_SPEC = """\
-name: small
-input: [8, 8, 1]
-layers:
-  - conv: {K: 4, F: 3, P: same, activation: relu}
-  - batchnorm
-  - pool: {F: 2}
-  - flatten
-  - dense: {units: 3}
-  - softmax
-train:
-  optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
-  batch_size: 16
-  epochs: 2
-"""
 # (spec, extra flags): LeNet-5 as shipped, and a small batchnorm net.
 NETS = {
     "lenet": (str(ROOT / "specs" / "lenet.yaml"), ["--data", "synthetic:320", "--batch-size", "32", "--epochs", "2"]),
@@ -51,7 +36,7 @@ def free_port() -> int:
 
 
 def start(arguments: list[str], *, processes: int, devices: int, env: dict, logs: Path,
-          process_ids: range | None = None) -> list[subprocess.Popen]:
+          process_ids: list[int] | range | None = None) -> list[subprocess.Popen]:
     """``netspec train ARGUMENTS`` as ``processes`` processes of ``devices`` CPU devices each."""
     env = dict(env, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
     cluster = []
@@ -77,7 +62,9 @@ def finish(processes: list[subprocess.Popen], logs: Path, timeout: float = TIMEO
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    outputs = [logs.with_name(f"{logs.name}-{i}.log").read_text() for i in range(len(processes))]
+    ids = [process.args[process.args.index("--process-id") + 1] if "--process-id" in process.args else "0"
+           for process in processes]
+    outputs = [logs.with_name(f"{logs.name}-{i}.log").read_text() for i in ids]
     return [(process.returncode, output) for process, output in zip(processes, outputs)]
 
 
@@ -90,16 +77,13 @@ def train(arguments, *, processes, devices, env, logs, timeout=TIMEOUT):
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory):
-    env = dict(os.environ)
-    env["NETSPEC_JAX_CACHE"] = str(tmp_path_factory.getbasetemp() / "jax-cache-distributed")
-    env.pop("XLA_FLAGS", None)
-    return env
+    return process_environment(tmp_path_factory.getbasetemp() / "jax-cache-distributed")
 
 
 @pytest.fixture(scope="module")
 def spec_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("specs")
-    (folder / "small.yaml").write_text(BATCHNORM_SPEC)
+    (folder / "small.yaml").write_text(SMALL_BATCHNORM_SPEC)
     return {name: spec or str(folder / "small.yaml") for name, (spec, _) in NETS.items()}
 
 
@@ -194,8 +178,9 @@ def _wait_for(path: Path, text: str, process: subprocess.Popen, seconds: float =
 
 @pytest.mark.parametrize("killed", [1, 0])
 def test_a_killed_process_stops_the_other_within_the_timeout(tmp_path, environment, spec_files, killed):
-    """Process 1 killed: process 0 names it in a diagnostic (status 1). Process 0 (the coordinator)
-    killed: JAX's runtime ends process 1 at once (SIGABRT) with its own message."""
+    """Process 1 killed: process 0 names it in a diagnostic. Process 0 (the coordinator) killed: JAX's
+    runtime ends process 1 at once, and process 1's supervisor (netspec.cli.supervise) replaces JAX's
+    message with netspec's. Status 1 and no stack either way."""
     logs = tmp_path / "log"
     arguments = [spec_files["batchnorm"], "--data", "synthetic:400", "--epochs", "1000", "--out",
                  str(tmp_path / "run"), "--heartbeat-timeout", "10"]
@@ -213,22 +198,35 @@ def test_a_killed_process_stops_the_other_within_the_timeout(tmp_path, environme
     output = (tmp_path / f"log-{survivor}.log").read_text()
     assert status != 0, output
     assert time.monotonic() - killed_at < 120
+    assert status == 1, output
     if killed == 1:
-        assert status == 1 and "process 1 stopped answering during training, so process 0 stops too" in output
+        assert "process 1 stopped answering during training, so process 0 stops too" in output
     else:
-        assert "JAX distributed service detected fatal errors" in output
+        assert "process 1 lost the run's coordinator, process 0 at localhost:" in output
+        assert f"netspec train --resume {tmp_path / 'run'}" in output
+    assert "Traceback" not in output and "Check failure" not in output and "F1" not in output, output
 
 
-def test_a_process_that_never_joins_is_reported_within_the_timeout(tmp_path, environment, spec_files):
+@pytest.mark.parametrize("count, present, expected", [
+    (3, [0, 1], "process {me} waited 3 s at localhost:{port} for 3 processes to join: process 2 never joined "
+                "(joined: 0, 1)"),
+    (2, [1], "process 1 waited 3 s for process 0, the coordinator at localhost:{port}, which never answered"),
+])
+def test_a_process_that_never_joins_is_named_within_the_timeout(tmp_path, environment, spec_files, count, present,
+                                                                 expected):
+    """Process 2 of 3 never started: 0 and 1 name it. Process 0 never started: 1 names it (the roll
+    call, netspec.train.rollcall)."""
     logs = tmp_path / "log"
     arguments = [spec_files["batchnorm"], "--data", "synthetic:400", "--out", str(tmp_path / "run"),
                  "--init-timeout", "3"]
     started = time.monotonic()
-    [(status, output)] = finish(start(arguments, processes=2, devices=2, env=environment, logs=logs,
-                                      process_ids=range(1)), logs, timeout=120)
-    assert status == 1, output
-    assert "process 0 waited 3 s at localhost:" in output and "for 2 processes to join, and not all did" in output
-    assert "Traceback" not in output
+    processes = start(arguments, processes=count, devices=1, env=environment, logs=logs, process_ids=present)
+    port = processes[0].args[processes[0].args.index("--coordinator") + 1].split(":")[1]
+    results = finish(processes, logs, timeout=120)
+    for me, (status, output) in zip(present, results):
+        assert status == 1, output
+        assert expected.format(me=me, port=port) in output, output
+        assert "Traceback" not in output and "Check failure" not in output
     assert time.monotonic() - started < 120
     assert not (tmp_path / "run").exists()
 
@@ -299,3 +297,38 @@ def test_ctrl_c_on_process_0_checkpoints_and_stops_both(tmp_path, environment, s
     assert f"netspec train --resume {out}" in output
     meta = json.loads((out / "checkpoints" / "last" / "meta.json").read_text())
     assert meta["reason"] == "interrupted" and meta["global_step"] % 10 == 0
+
+
+LOST_PROCESSES_PROBE = """\
+import os, sys, time, jax
+process, port = int(sys.argv[1]), sys.argv[2]
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+jax.config.update("jax_enable_recoverability", True)  # JAX's fatal error would otherwise end process 0 first
+jax.distributed.initialize(f"localhost:{port}", 2, process, initialization_timeout=60, heartbeat_timeout_seconds=3)
+jax.devices()
+from netspec.train.multihost import lost_processes
+if process == 1:
+    time.sleep(1)
+    os._exit(0)
+print("alive", lost_processes(0.5), flush=True)  # process 1 has not asked: no verdict in time
+time.sleep(1.5)
+print("lost", lost_processes(30), flush=True)
+os._exit(0)
+"""
+
+
+def test_lost_processes_names_the_dead_one_with_jaxs_public_api(tmp_path, environment):
+    """netspec.train.multihost.lost_processes (jax.experimental.multihost_utils.live_devices), with
+    JAX's own ending of the survivor turned off so that it has the time to answer."""
+    port = str(free_port())
+    env = dict(environment, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    processes = [subprocess.Popen([sys.executable, "-c", LOST_PROCESSES_PROBE, str(process), port],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                 for process in (0, 1)]
+    try:
+        output = processes[0].communicate(timeout=120)[0]
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    assert "alive []" in output and "lost [1]" in output, output

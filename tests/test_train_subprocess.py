@@ -4,7 +4,6 @@ data parallelism over several (forced host) devices."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,37 +11,19 @@ import textwrap
 import time
 
 import pytest
+from cli_processes import CLI, process_environment
+from cli_processes import SMALL_BATCHNORM_SPEC as SPEC
 
 import netspec
 from netspec.data import load_data
 from netspec.train import fit
 from netspec.train.progress import Display
 
-SPEC = """\
-name: small
-input: [8, 8, 1]
-layers:
-  - conv: {K: 4, F: 3, P: same, activation: relu}
-  - batchnorm
-  - pool: {F: 2}
-  - flatten
-  - dense: {units: 3}
-  - softmax
-train:
-  optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
-  batch_size: 16
-  epochs: 2
-"""
-CLI = "import sys; from netspec import cli; sys.exit(cli.main(sys.argv[1:]))"
-
 
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory):
     """Subprocess environment sharing one XLA compilation cache across the runs of this module."""
-    env = dict(os.environ)
-    env["NETSPEC_JAX_CACHE"] = str(tmp_path_factory.getbasetemp() / "jax-cache-cli")
-    env.pop("XLA_FLAGS", None)
-    return env
+    return process_environment(tmp_path_factory.getbasetemp() / "jax-cache-cli")
 
 
 def test_ctrl_c_saves_a_checkpoint_exits_cleanly_and_the_run_resumes(tmp_path, environment):

@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # to rerun the command (netspec.cli.supervise)
     try:
         with chosen_scale(getattr(args, "scale", None)):
             status = int(args._run(args) or 0)

@@ -7,7 +7,9 @@ fill them in :mod:`netspec.cli.options`, so the parser needs no JAX;
 ``ClusterOptions`` is re-exported here for ``initialize(ClusterOptions(...))``.
 
 JAX's runtime does the work: a coordination service on process 0, each
-process registering with it (``initialization_timeout``), heartbeats that
+process registering with it (``initialization_timeout``; before that, with an
+explicit address, netspec's roll call names any process that never comes:
+:mod:`netspec.train.rollcall`), heartbeats that
 terminate every process once one stops answering (``heartbeat_timeout``), and
 cluster auto-detection (SLURM, Open MPI, Cloud TPU) when no address is given.
 This module only chooses the arguments, turns bad ones into diagnostics, and
@@ -58,8 +60,14 @@ def initialize(options: ClusterOptions | None = None) -> None:
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     global _heartbeat_timeout
     _heartbeat_timeout = options.heartbeat_timeout
-    where = options.coordinator or os.environ.get(COORDINATOR_ENV) or "the auto-detected coordinator"
+    address = options.coordinator or os.environ.get(COORDINATOR_ENV)
+    where = address or "the auto-detected coordinator"
     who = f"process {options.process_id}" if options.process_id is not None else "this process"
+    if address is not None and options.num_processes is not None and options.process_id is not None:
+        from netspec.train.rollcall import roll_call
+
+        # JAX's own join cannot say who is missing; this can (see netspec.train.rollcall).
+        roll_call(address, options.num_processes, options.process_id, options.init_timeout)
     watchdog = _JoinWatchdog(options, where, who)
     try:
         jax.distributed.initialize(

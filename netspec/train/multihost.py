@@ -138,28 +138,37 @@ class SilentDisplay(Display):
 
 
 def lost_processes(wait_seconds: float) -> list[int]:
-    """The processes the coordination service has stopped hearing from, waiting up to
-    ``wait_seconds`` for its heartbeat timeout to notice them (empty when all answer)."""
-    import time
+    """The processes JAX's coordination service has declared dead (empty when all answer, or when
+    it does not say within ``wait_seconds``).
 
-    from jax._src import distributed  # the client that jax.distributed.initialize connected
+    Public API: ``jax.experimental.multihost_utils.live_devices`` (marked "under active
+    development" by JAX; tests/test_supervise.py fails if it goes). It is a barrier over
+    the live processes, so it returns once every other process has called it too or has been
+    declared dead (after the heartbeat timeout); it runs in a thread so that it cannot hang us.
+    """
+    import threading
 
-    client = distributed.global_state.client
-    if client is None:
+    from jax.experimental import multihost_utils
+
+    if not jax.distributed.is_initialized():
         return []
-    everyone = list(range(jax.process_count()))
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        if not hasattr(client, "get_live_nodes"):  # older jaxlib: JAX's own log names the process
-            return []
+    devices = jax.devices()
+    answer: list[list[int]] = []
+
+    def ask() -> None:
         try:
-            alive = client.get_live_nodes(everyone)
-        except Exception:  # the coordinator itself (process 0) is gone
-            return [0]
-        lost = [process for process in everyone if process not in alive]
-        if lost or time.monotonic() >= deadline:
-            return lost
-        time.sleep(0.5)
+            with multihost_utils.live_devices(devices) as alive:
+                live = {device.process_index for device in alive}
+        except multihost_utils.ProcessFailureError as exc:  # one more died while asking
+            live = {device.process_index for device in devices} - {d.process_index for d in exc.failed_devices}
+        except Exception:  # no answer from the coordination service: process 0 is gone
+            live = {device.process_index for device in devices} - {0}
+        answer.append(sorted({device.process_index for device in devices} - live))
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    thread.join(wait_seconds)
+    return answer[0] if answer else []
 
 
 def explain_failed_collective(exc: Exception) -> NetspecError | None:

@@ -23,6 +23,7 @@ from netspec.cli.options import (
     overrides_from,
 )
 from netspec.diagnostics import NetspecError, error
+from netspec.spec.cluster import ClusterOptions
 
 HELP = "train a spec on data (progress bar, checkpoints, history, learning curves)"
 
@@ -55,12 +56,22 @@ def _spec_and_text(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    cluster = options_from(args)
+    if cluster is not None:
+        from netspec.cli import supervise
+
+        if not supervise.is_supervised():  # the training runs in a child; this process watches it
+            return supervise.supervise(args.argv, cluster, args.resume or args.out)
+        supervise.die_with_supervisor()
+    return _train(args, cluster)
+
+
+def _train(args: argparse.Namespace, cluster: ClusterOptions | None) -> int:
     from netspec.train.loop import fit
     from netspec.train.progress import Display
     from netspec.train.rundir import read_run, recorded_settings
     from netspec.train.session import settings
 
-    cluster = options_from(args)
     if cluster is not None:  # before anything else touches JAX
         from netspec.train.cluster import initialize
 
