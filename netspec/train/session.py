@@ -328,12 +328,15 @@ class Session:
         arrays = self._arrays()
         with guarded_write(self.directory, self.has_checkpoint):
             refuse_non_finite(arrays, self.directory, self.epoch, self.has_checkpoint)
-            if self.placement.process_count > 1:
-                from netspec.train import multihost_checkpoint
+        if self.placement.process_count > 1:
+            from netspec.train import multihost_checkpoint
 
-                multihost_checkpoint.save(self.directory / rundir.CHECKPOINTS / which, arrays,
-                                          self._meta(reason), token=f"{which}-{self.global_step}")
-                return
+            # A collective: its failure is usually a lost process, which the loop names;
+            # guarded_write would call it a disk error.
+            multihost_checkpoint.save(self.directory / rundir.CHECKPOINTS / which, arrays,
+                                      self._meta(reason), token=f"{which}-{self.global_step}")
+            return
+        with guarded_write(self.directory, self.has_checkpoint):
             checkpoint.save(self.directory / rundir.CHECKPOINTS / which, arrays, self._meta(reason))
 
     def save_last(self, reason: str, *, plot: bool = False) -> None:
