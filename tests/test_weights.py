@@ -40,6 +40,20 @@ def test_keras_files_give_keras_outputs(name, capsys):
     assert "unit_1/residual_1/shortcut/block1_0_conv <- block1_0_conv" in report
 
 
+@pytest.mark.parametrize("name", ["keras_mobile_legacy.h5", "keras_mobile.weights.h5"])
+def test_keras_mobilenet_style_files_give_keras_outputs(name, capsys):
+    """relu6, depthwise without bias after correct_pad, batchnorm epsilon 1e-3, and batchnorm
+    without gamma (InceptionV3's scale=False), as Keras wrote them."""
+    expected = np.load(FIXTURES / "keras_mobile.npz")
+    model = netspec.build(FIXTURES / "keras_mobile.yaml", weights=FIXTURES / name)
+    model.eval()
+    np.testing.assert_allclose(np.asarray(model(expected["x"])), expected["keras"], rtol=1e-5, atol=1e-6)
+    report = capsys.readouterr().err
+    assert "17/17 layers, 619 parameters loaded" in report
+    for layer in ("block_1_depthwise", "block_1_depthwise_BN", "batch_normalization"):
+        assert f"loaded   {layer}" in report
+
+
 def test_safetensors_from_torch_gives_torch_outputs_with_the_flatten_order_fixed():
     model = netspec.build(FIXTURES / "torch_net.yaml", weights=FIXTURES / "torch_net.safetensors")
     np.testing.assert_allclose(outputs(model), EXPECTED["torch"], rtol=1e-5, atol=1e-6)
