@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import numpy as np
@@ -174,7 +175,9 @@ def test_graph_collapses_the_base_to_one_box_with_its_totals_and_edges():
     edges = re.findall(r'^\s*"([^"]+)" -> "([^"]+)" \[label="([^"]*)"\];$', text, re.M)
     assert edges[:2] == [("input", "base", "32×32×3"), ("base", "features", "8×8×16")]
     assert "vgg_tiny_finetune: 69,961 parameters" in text and facts.total_params == analysis.total_params
-    assert '<g class="layer"><title>base: (8, 8, 16), 4,296 params</title>' in render_svg(small, facts, "t")
+    svg = render_svg(small, facts, "t")
+    assert '<g class="layer"><title>base: (8, 8, 16), 4,296 params</title>' in svg
+    ElementTree.fromstring(svg)  # well-formed
     # any block, by its path: the box takes the block's input and gives its output
     resnet = netspec.load(ROOT / "specs" / "resnet18.yaml")
     resnet_facts = analysis_of(resnet)

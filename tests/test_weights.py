@@ -300,6 +300,21 @@ def test_preprocess_is_part_of_the_exported_network_and_none_adds_nothing(tmp_pa
     assert [node.op for node in netspec.load(spec).nodes] == ["input", "flatten"]
 
 
+def test_training_warns_when_the_data_is_not_in_the_preprocess_range(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("p.yaml").write_text("name: p\ninput: [4, 4, 3]\npreprocess: tf\n"
+                              "layers: [flatten, {dense: {units: 2, activation: softmax}}]\n")
+    rng = np.random.default_rng(0)
+    for name, top in (("raw.npz", 255.0), ("unit.npz", 1.0)):
+        np.savez(name, x=rng.uniform(0, top, (8, 4, 4, 3)).astype(np.float32), y=np.arange(8) % 2)
+    assert main(["train", "p.yaml", "--data", "npz:raw.npz", "--epochs", "1", "--batch-size", "4", "--out", "raw", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: preprocess: tf expects images in [0, 1]" in captured.out + captured.err
+    assert main(["train", "p.yaml", "--data", "npz:unit.npz", "--epochs", "1", "--batch-size", "4", "--out", "unit", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "expects images in [0, 1]" not in captured.out + captured.err
+
+
 def test_preprocess_that_needs_rgb_is_an_error_at_its_line(tmp_path):
     spec = tmp_path / "p.yaml"
     spec.write_text("name: p\ninput: [4, 4, 1]\npreprocess: torch\nlayers: [flatten]\n")
