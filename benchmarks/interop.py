@@ -94,11 +94,13 @@ def keras_reference(case: Case, x: np.ndarray, folder: Path):
     model = getattr(keras.applications, case.name)(
         weights=None, classifier_activation=None, input_shape=(case.size, case.size, 3))
     rng = np.random.default_rng(0)
+    draw = {"gamma": lambda shape: rng.uniform(0.5, 1.5, shape), "beta": lambda shape: rng.normal(0, 0.1, shape),
+            "moving_mean": lambda shape: rng.normal(0, 0.1, shape),
+            "moving_variance": lambda shape: rng.uniform(0.5, 1.5, shape)}
     for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
-                               rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, var.shape)])
+        if isinstance(layer, keras.layers.BatchNormalization):  # gamma/beta absent with scale/center=False
+            layer.set_weights([draw[variable.name](value.shape)
+                               for variable, value in zip(layer.weights, layer.get_weights())])
     logits = np.asarray(model.predict(x, verbose=0))
     probe = keras.Model(model.inputs, model.get_layer(case.layer).output)
     inner = np.asarray(probe.predict(x, verbose=0))

@@ -42,15 +42,15 @@ def test_keras_files_give_keras_outputs(name, capsys):
 
 @pytest.mark.parametrize("name", ["keras_mobile_legacy.h5", "keras_mobile.weights.h5"])
 def test_keras_mobilenet_style_files_give_keras_outputs(name, capsys):
-    """relu6, depthwise without bias after correct_pad, batchnorm epsilon 1e-3, and batchnorm
-    without gamma (InceptionV3's scale=False), as Keras wrote them."""
+    """Normalization's statistics, relu6, depthwise without bias after correct_pad, batchnorm epsilon
+    1e-3, and batchnorm without gamma (InceptionV3's scale=False), as Keras wrote them."""
     expected = np.load(FIXTURES / "keras_mobile.npz")
     model = netspec.build(FIXTURES / "keras_mobile.yaml", weights=FIXTURES / name)
     model.eval()
     np.testing.assert_allclose(np.asarray(model(expected["x"])), expected["keras"], rtol=1e-5, atol=1e-6)
     report = capsys.readouterr().err
-    assert "17/17 layers, 619 parameters loaded" in report
-    for layer in ("block_1_depthwise", "block_1_depthwise_BN", "batch_normalization"):
+    assert "18/18 layers, 626 parameters loaded" in report
+    for layer in ("normalization", "block_1_depthwise", "block_1_depthwise_BN", "batch_normalization"):
         assert f"loaded   {layer}" in report
 
 
