@@ -10,15 +10,19 @@ float32; must be <= 1e-4), top-1 agreement (must be 100 %), and one intermediate
 layer compared the same way. Exit status 1 if any row fails. Random batchnorm
 statistics are drawn so that the imported running means and variances matter.
 
-Specs still to come (Keras InceptionV3, Xception, MobileNet, MobileNetV2,
-DenseNet121): add a row to ``CASES`` naming the spec file and an intermediate
-layer; rows whose spec file does not exist yet are listed as skipped.
+A row of ``CASES`` names the reference constructor, the zoo spec, an intermediate
+layer and the input size: the Keras networks whose specs compile slowly run at the
+smallest input Keras accepts for them (InceptionV3 75, Xception 71, the others 32;
+every stride-2 stage then sees an even size, so Keras' ``correct_pad`` pads as the
+spec does), the spec's ``input:`` overridden to match. Rows whose spec file does not
+exist are listed as skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -39,20 +43,24 @@ class Case:
     spec: str
     layer: str         # intermediate layer: Keras layer name / torch module path
     spec_layer: str    # the same point in the spec: a layer name or a group whose last layer it is
+    size: int = 224    # input height and width (the spec's input: is overridden when it differs)
 
 
 CASES = [
     Case("keras", "VGG16", "specs/vgg16.yaml", "block4_pool", "block4_pool"),
     Case("keras", "ResNet50", "specs/resnet50.yaml", "conv4_block6_out", "conv4"),
     Case("torch", "resnet18", "specs/resnet18.yaml", "layer3", "layer3"),
+    Case("torch", "resnet34", "specs/resnet34.yaml", "layer3", "layer3"),
     Case("torch", "vgg16", "specs/vgg16.yaml", "features.23", "block4_pool"),
     Case("torch", "alexnet", "specs/alexnet.yaml", "features.12", "pool5"),
-    # the hook for the Keras specs of issue 10 (skipped until their files exist)
-    Case("keras", "InceptionV3", "specs/inception_v3.yaml", "mixed5", "mixed5"),
-    Case("keras", "MobileNet", "specs/mobilenet.yaml", "conv_pw_13_relu", "conv_pw_13_relu"),
-    Case("keras", "MobileNetV2", "specs/mobilenet_v2.yaml", "out_relu", "out_relu"),
-    Case("keras", "Xception", "specs/xception.yaml", "block14_sepconv2_act", "block14_sepconv2_act"),
-    Case("keras", "DenseNet121", "specs/densenet121.yaml", "relu", "relu"),
+    Case("keras", "InceptionV3", "specs/inception_v3.yaml", "mixed5", "mixed5", size=75),
+    Case("keras", "Xception", "specs/xception.yaml", "block13_sepconv2_bn", "block13_sepconv2_bn", size=71),
+    Case("keras", "MobileNet", "specs/mobilenet.yaml", "conv_pw_13_relu", "conv_pw_13_relu", size=32),
+    Case("keras", "MobileNetV2", "specs/mobilenet_v2.yaml", "block_13_expand_relu", "block_13_expand_relu",
+         size=32),
+    Case("keras", "DenseNet121", "specs/densenet121.yaml", "pool4_conv", "pool4_conv", size=32),
+    Case("keras", "EfficientNetB0", "specs/efficientnet_b0.yaml", "block6a_se_excite", "block6a_se_excite",
+         size=32),
 ]
 
 
@@ -83,13 +91,16 @@ def keras_reference(case: Case, x: np.ndarray, folder: Path):
     import keras
     from keras.src.legacy.saving import legacy_h5_format
 
-    model = getattr(keras.applications, case.name)(weights=None, classifier_activation=None)
+    model = getattr(keras.applications, case.name)(
+        weights=None, classifier_activation=None, input_shape=(case.size, case.size, 3))
     rng = np.random.default_rng(0)
+    draw = {"gamma": lambda shape: rng.uniform(0.5, 1.5, shape), "beta": lambda shape: rng.normal(0, 0.1, shape),
+            "moving_mean": lambda shape: rng.normal(0, 0.1, shape),
+            "moving_variance": lambda shape: rng.uniform(0.5, 1.5, shape)}
     for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            gamma, beta, mean, var = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
-                               rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, var.shape)])
+        if isinstance(layer, keras.layers.BatchNormalization):  # gamma/beta absent with scale/center=False
+            layer.set_weights([draw[variable.name](value.shape)
+                               for variable, value in zip(layer.weights, layer.get_weights())])
     logits = np.asarray(model.predict(x, verbose=0))
     probe = keras.Model(model.inputs, model.get_layer(case.layer).output)
     inner = np.asarray(probe.predict(x, verbose=0))
@@ -146,13 +157,25 @@ def torch_reference(case: Case, x: np.ndarray, folder: Path):
 # --- netspec side -----------------------------------------------------------------------------
 
 
+def spec_source(case: Case) -> Path | str:
+    """The spec file, or its text with ``input:`` set to the case's size."""
+    path = ROOT / case.spec
+    text = path.read_text()
+    wanted = f"input: [{case.size}, {case.size}, 3]"
+    if re.search(r"^input: \[(\d+), \1, 3\]$", text, re.M) is None:
+        raise SystemExit(f"{case.spec}: no 'input: [N, N, 3]' line to resize")
+    if wanted in text:
+        return path
+    return re.sub(r"^input: \[.*\]$", wanted, text, count=1, flags=re.M)
+
+
 def netspec_outputs(case: Case, path: Path, x: np.ndarray):
     import netspec
     from netspec.builder import layer_outputs
     from netspec.interpret.trained import without_head
     from netspec.train.pretrained import import_weights
 
-    graph = netspec.load(ROOT / case.spec)
+    graph = netspec.load(spec_source(case))
     model = netspec.build(graph)
     report = import_weights(model, graph, path)
     model.eval()
@@ -199,6 +222,8 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         case = row["case"]
         title = f"{'keras.applications' if case.library == 'keras' else 'torchvision'} {case.name}"
+        if case.size != 224:
+            title += f" ({case.size}×{case.size})"
         if "skipped" in row:
             lines.append(f"| {title} | `{case.spec}` | — | skipped: {row['skipped']} | | | | | | |")
         elif "error" in row:
@@ -216,7 +241,6 @@ def main() -> int:
     parser.add_argument("--only", action="append", default=[], help="run only these networks (repeatable)")
     parser.add_argument("--batch", type=int, default=4, help="images in the random batch (default 4)")
     args = parser.parse_args()
-    x = np.random.default_rng(42).uniform(-1, 1, size=(args.batch, 224, 224, 3)).astype(np.float32)
     rows: list[dict] = []
     for case in CASES:
         if args.only and case.name not in args.only:
@@ -224,7 +248,8 @@ def main() -> int:
         if not (ROOT / case.spec).exists():
             rows.append({"case": case, "skipped": f"{case.spec} not written yet"})
             continue
-        rows += run_case(case, x)
+        x = np.random.default_rng(42).uniform(-1, 1, size=(args.batch, case.size, case.size, 3))
+        rows += run_case(case, x.astype(np.float32))
     print(table(rows))
     return 0 if all(row.get("ok", "skipped" in row) for row in rows) else 1
 

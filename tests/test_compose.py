@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,108 @@ def test_weights_import_imagenet_names_the_missing_file(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert "resnet18-f37072fd.pth" in err and "https://download.pytorch.org/models/" in err
     assert not (tmp_path / "run").exists()
+
+
+# --- the base as a unit: summary, graph (a cluster, collapsible), export ----------------------
+
+BASE_LAYERS = ["preprocess", "block1_conv1", "block1_conv2", "block1_pool", "block2_conv1", "block2_conv2",
+               "block2_pool"]
+
+
+def analysis_of(graph):
+    from netspec.pipeline import analysis_of as infer
+
+    return infer(graph)
+
+
+def _finetune():
+    graph = netspec.load(EXAMPLE / "finetune.yaml")
+    return graph, analysis_of(graph)
+
+
+def test_summary_says_where_the_base_layers_come_from():
+    text = str(netspec.summary(EXAMPLE / "finetune.yaml"))
+    assert ("Base:                 vgg_tiny up to block2_pool: 7 layers (preprocess … block2_pool), 4,296 params, "
+            "weights: vgg_tiny_notop.h5") in text
+    assert "Base:" not in str(netspec.summary(EXAMPLE / "head.yaml"))
+
+
+def test_graph_draws_the_base_as_one_cluster_holding_exactly_its_layers():
+    import re
+
+    from netspec.report.diagram import to_dot
+
+    text = to_dot(*_finetune())
+    cluster = re.search(r'subgraph cluster_base \{\n\s*label="base: vgg_tiny up to block2_pool";(.*?)\n  \}',
+                        text, re.S)
+    assert cluster is not None
+    assert re.findall(r'^\s*"([^"]+)" \[label=', cluster.group(1), re.M) == BASE_LAYERS
+
+
+def test_graph_collapses_the_base_to_one_box_with_its_totals_and_edges():
+    import re
+
+    from netspec.report.collapse import collapse
+    from netspec.report.diagram import to_dot
+    from netspec.report.svg import render_svg
+
+    graph, analysis = _finetune()
+    small, facts = collapse(graph, analysis, ["base"])
+    text = to_dot(small, facts)
+    assert not any(f'"{name}"' in text for name in BASE_LAYERS)
+    assert "subgraph" not in text
+    assert '"base" [label="base: vgg_tiny up to block2_pool\\n7 layers, 4,296 params"' in text
+    edges = re.findall(r'^\s*"([^"]+)" -> "([^"]+)" \[label="([^"]*)"\];$', text, re.M)
+    assert edges[:2] == [("input", "base", "32×32×3"), ("base", "features", "8×8×16")]
+    assert "vgg_tiny_finetune: 69,961 parameters" in text and facts.total_params == analysis.total_params
+    svg = render_svg(small, facts, "t")
+    assert '<g class="layer"><title>base: (8, 8, 16), 4,296 params</title>' in svg
+    ElementTree.fromstring(svg)  # well-formed
+    # any block, by its path: the box takes the block's input and gives its output
+    resnet = netspec.load(ROOT / "specs" / "resnet18.yaml")
+    resnet_facts = analysis_of(resnet)
+    small, facts = collapse(resnet, resnet_facts, ["layer2", "layer3"])
+    names = [node.name for node in small.nodes]
+    assert names[names.index("layer2"):names.index("layer2") + 2] == ["layer2", "layer3"]
+    assert small.node("layer3").inputs == ("layer2",) and facts.layers["layer3"].output_shape == (14, 14, 256)
+    assert facts.layers["layer3"].params == sum(f.params for name, f in resnet_facts.layers.items()
+                                                if name.startswith("layer3/"))
+    with pytest.raises(NetspecError, match="has no block 'layr2'") as excinfo:
+        collapse(resnet, resnet_facts, ["layr2"])
+    assert "layer2" in excinfo.value.diagnostics[0].hint
+
+
+def test_graph_command_collapses_and_refuses_an_unknown_block(tmp_path, capsys):
+    from netspec.cli import main
+
+    assert main(["graph", str(EXAMPLE / "finetune.yaml"), "--collapse", "base", "--renderer", "builtin",
+                 "-o", str(tmp_path / "net.svg")]) == 0
+    assert "base: vgg_tiny up to block2_pool" in (tmp_path / "net.svg").read_text()
+    assert main(["graph", str(EXAMPLE / "head.yaml"), "--collapse", "base"]) == 1
+    assert "has no block 'base'" in capsys.readouterr().err
+
+
+def test_export_marks_the_base_without_changing_parameter_paths():
+    from netspec.builder import build, layer_module
+    from netspec.emit.program import emit_source
+
+    graph, analysis = _finetune()
+    source = emit_source(graph, analysis)
+    opening = "        # --- base: vgg_tiny up to block2_pool (7 layers, 4,296 parameters) ---\n"
+    closing = "        # --- end of base ---\n"
+    assert source.count(opening) == 2 and source.count(closing) == 2  # in __init__ and in __call__
+    init, call = source.split("    def __call__")
+    for part, first, last in ((init, "self.block1_conv1 = ", "self.block2_conv2 = "),
+                              (call, "x = preprocess_caffe(x)", "x = nnx.max_pool(x, (2, 2), strides=(2, 2)")):
+        inside = part[part.index(opening):part.index(closing)]
+        assert first in inside and last in inside
+        assert "head_fc" not in inside
+    model = build(graph)
+    assert layer_module(model, "block1_conv1") is model.block1_conv1  # the base's layers stay top-level
+    assert "base" not in {str(path[0]) for path, _ in nnx_paths(model)}
+
+
+def nnx_paths(model):
+    from flax import nnx
+
+    return list(nnx.to_flat_state(nnx.state(model)))

@@ -40,6 +40,20 @@ def test_keras_files_give_keras_outputs(name, capsys):
     assert "unit_1/residual_1/shortcut/block1_0_conv <- block1_0_conv" in report
 
 
+@pytest.mark.parametrize("name", ["keras_mobile_legacy.h5", "keras_mobile.weights.h5"])
+def test_keras_mobilenet_style_files_give_keras_outputs(name, capsys):
+    """Normalization's statistics, relu6, depthwise without bias after correct_pad, batchnorm epsilon
+    1e-3, and batchnorm without gamma (InceptionV3's scale=False), as Keras wrote them."""
+    expected = np.load(FIXTURES / "keras_mobile.npz")
+    model = netspec.build(FIXTURES / "keras_mobile.yaml", weights=FIXTURES / name)
+    model.eval()
+    np.testing.assert_allclose(np.asarray(model(expected["x"])), expected["keras"], rtol=1e-5, atol=1e-6)
+    report = capsys.readouterr().err
+    assert "18/18 layers, 626 parameters loaded" in report
+    for layer in ("normalization", "block_1_depthwise", "block_1_depthwise_BN", "batch_normalization"):
+        assert f"loaded   {layer}" in report
+
+
 def test_safetensors_from_torch_gives_torch_outputs_with_the_flatten_order_fixed():
     model = netspec.build(FIXTURES / "torch_net.yaml", weights=FIXTURES / "torch_net.safetensors")
     np.testing.assert_allclose(outputs(model), EXPECTED["torch"], rtol=1e-5, atol=1e-6)
@@ -284,6 +298,21 @@ def test_preprocess_is_part_of_the_exported_network_and_none_adds_nothing(tmp_pa
     assert "x = preprocess_caffe(x)" in emit_source(graph, analysis_of(graph))
     spec.write_text("name: p\ninput: [4, 4, 3]\npreprocess: none\nlayers: [flatten]\n")
     assert [node.op for node in netspec.load(spec).nodes] == ["input", "flatten"]
+
+
+def test_training_warns_when_the_data_is_not_in_the_preprocess_range(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("p.yaml").write_text("name: p\ninput: [4, 4, 3]\npreprocess: tf\n"
+                              "layers: [flatten, {dense: {units: 2, activation: softmax}}]\n")
+    rng = np.random.default_rng(0)
+    for name, top in (("raw.npz", 255.0), ("unit.npz", 1.0)):
+        np.savez(name, x=rng.uniform(0, top, (8, 4, 4, 3)).astype(np.float32), y=np.arange(8) % 2)
+    assert main(["train", "p.yaml", "--data", "npz:raw.npz", "--epochs", "1", "--batch-size", "4", "--out", "raw", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: preprocess: tf expects images in [0, 1]" in captured.out + captured.err
+    assert main(["train", "p.yaml", "--data", "npz:unit.npz", "--epochs", "1", "--batch-size", "4", "--out", "unit", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "expects images in [0, 1]" not in captured.out + captured.err
 
 
 def test_preprocess_that_needs_rgb_is_an_error_at_its_line(tmp_path):

@@ -39,6 +39,7 @@ from netspec.version import __version__
 LINE_WIDTH = 110  # the project's ruff line length
 TEXT_WIDTH = 100  # docstrings wrap a little shorter
 INDENT = "    "
+BASE_CLOSING = "# --- end of base ---"
 UNIT_STRIDES = re.compile(r", strides=\((?:1, )*1,?\)")
 
 
@@ -280,13 +281,19 @@ class Writer:
         signature = ["self", *(f"{p}: int" for p in parameters), "*", "rngs: nnx.Rngs"]
         lines = [f"class {name}(nnx.Module):", *docstring_lines(docstring, INDENT), "",
                  *wrapped_call(INDENT, "def __init__", signature, ":")]
+        base = self._base_span(statements) if block_class is None else None
+        constructed = [p for p, s in enumerate(statements) if s.code.constructor is not None]
         for position, statement in enumerate(statements):
             if statement.code.constructor is None:
                 continue
+            if base is not None and position == min((p for p in constructed if p >= base[0]), default=-1):
+                lines.append(f"{INDENT * 2}{self._base_opening()}")
             filled = statement.code.constructor.format(
                 **{slot_name: slot(position, slot_name) for slot_name in statement.code.slots})
             filled = UNIT_STRIDES.sub("", filled)  # stride 1 is the default; say only what differs
             lines += assignment_lines(INDENT * 2, f"self.{statement.attribute}", filled)
+            if base is not None and position == max((p for p in constructed if p <= base[1]), default=-1):
+                lines.append(f"{INDENT * 2}{BASE_CLOSING}")
         if not any(s.code.constructor for s in statements):
             lines.append(f"{INDENT * 2}pass")
 
@@ -294,6 +301,8 @@ class Writer:
         call_arguments = ", ".join(arguments)
         body.append(f"{INDENT * 2}# {call_arguments}: {self._input_shapes(block_class, instances)}")
         for position, statement in enumerate(statements):
+            if base is not None and position == base[0]:
+                body.append(f"{INDENT * 2}{self._base_opening()}")
             inputs = [names[source] for source in statement.sources]
             layer = f"self.{statement.attribute}"
             targets = ", ".join(names[("item", position, k)] for k in range(statement.output_count))
@@ -304,6 +313,8 @@ class Writer:
                 body.append(f"{INDENT * 2}#{comment.strip()[1:]}")
                 comment = ""
             body.append(line + comment)
+            if base is not None and position == base[1]:
+                body.append(f"{INDENT * 2}{BASE_CLOSING}")
             if statement.child is not None:
                 child_class = self.table.class_of[id(statement.child)]
                 expression = f"capture_{child_class.name}({layer}, {', '.join(inputs)})"
@@ -319,6 +330,19 @@ class Writer:
         lines += ["", f"{INDENT}def __call__(self, {call_arguments}):", *body]
         capture = [f"def capture_{name}(self, {call_arguments}):", *capture_body]
         return lines, capture
+
+    def _base_span(self, statements: list[Statement]) -> tuple[int, int] | None:
+        """First and last position of the statements of the layers from the spec's ``base:``."""
+        layers = set((self.graph.meta.get("base") or {}).get("layers", ()))
+        inside = [p for p, s in enumerate(statements) if s.node is not None and s.node.name in layers]
+        return (inside[0], inside[-1]) if inside else None
+
+    def _base_opening(self) -> str:
+        base = self.graph.meta["base"]
+        layers = [name for name in base["layers"] if name in self.analysis.layers]
+        params = sum(self.analysis.layers[name].params for name in layers)
+        return (f"# --- base: {base['network']} up to {base['up_to']} ({len(layers)} layers, "
+                f"{params:,} parameters) ---")
 
     def _argument_names(self, block: Block) -> list[str]:
         taken: set[str] = set()

@@ -3,7 +3,9 @@
 One box per layer (its name, op and key hyper-parameters), one arrow per
 tensor labelled with that tensor's shape (batch excluded), and the blocks the
 layers were expanded from (templates, repeats, residual and inception blocks,
-their branches) drawn as nested clusters, ``subgraph cluster_…`` in DOT.
+their branches) drawn as nested clusters, ``subgraph cluster_…`` in DOT. The
+layers a spec takes from its ``base:`` network are one more cluster, ``base``;
+:mod:`netspec.report.collapse` draws a cluster as one box.
 
 This module is the diagram's model (clusters, edges, box text) and its DOT
 text; :mod:`netspec.report.render` turns it into SVG. Pure Python; nothing
@@ -28,12 +30,14 @@ from netspec.ops import OPS
 from netspec.report.summary import type_label
 
 OUTPUT = "output"  # the pseudo-node the network's result flows into
+GROUP = "group"  # the op of a box standing for a collapsed cluster (netspec.report.collapse)
+GROUP_COLOR = "#e5e7eb"
 
 # Border and fill of a cluster, by block kind; the parts of a block are dashed.
 CLUSTER_STYLES = {
     "template": ("#2563eb", "#f5f9ff"), "repeat": ("#6b7280", "#fafafa"),
     "residual": ("#059669", "#f3fcf8"), "inception": ("#d97706", "#fffbf2"),
-    "causal": ("#7c3aed", "#faf7ff"),
+    "causal": ("#7c3aed", "#faf7ff"), "base": ("#0f766e", "#f0fdfa"),
 }
 PART_KINDS = ("branch", "body", "shortcut")
 
@@ -47,6 +51,7 @@ class Cluster:
     scopes: list[Scope]
     nodes: list[str] = field(default_factory=list)
     children: list[Cluster] = field(default_factory=list)
+    title: str | None = None  # the label, when the scopes do not make it (the base network)
 
     @property
     def kind(self) -> str:
@@ -54,6 +59,8 @@ class Cluster:
 
     @property
     def label(self) -> str:
+        if self.title is not None:
+            return self.title
         return " › ".join(_scope_label(scope) for scope in self.scopes)
 
     @property
@@ -90,11 +97,20 @@ def _scope_label(scope: Scope) -> str:
 
 
 def cluster_tree(graph: Graph) -> Cluster:
-    """The blocks of ``graph`` as a tree (the root stands for the whole network)."""
+    """The blocks of ``graph`` as a tree (the root stands for the whole network); the layers
+    of its ``base:`` network (``graph.meta["base"]``) are the first block, ``base``."""
     root = Cluster((), [])
     index: dict[tuple[str, ...], Cluster] = {(): root}
+    base = graph.meta.get("base") or {}
+    base_layers = set(base.get("layers", ()))
     for node in graph.nodes:
         parent = root
+        if node.name in base_layers:
+            if ("base",) not in index:
+                index[("base",)] = Cluster(("base",), [Scope("base", "base")],
+                                           title=f"base: {base['network']} up to {base['up_to']}")
+                root.children.append(index[("base",)])
+            parent = index[("base",)]
         for depth, scope in enumerate(node.scope):
             key = tuple(s.name for s in node.scope[: depth + 1])
             cluster = index.get(key)
@@ -112,7 +128,7 @@ def _merge_chains(cluster: Cluster) -> None:
     for i, child in enumerate(cluster.children):
         while not child.nodes and len(child.children) == 1:
             inner = child.children[0]
-            child = Cluster(inner.key, child.scopes + inner.scopes, inner.nodes, inner.children)
+            child = Cluster(inner.key, child.scopes + inner.scopes, inner.nodes, inner.children, inner.title)
         cluster.children[i] = child
         _merge_chains(child)
 
@@ -120,6 +136,15 @@ def _merge_chains(cluster: Cluster) -> None:
 def shape_label(shape: tuple[int, ...]) -> str:
     """A tensor shape without the batch axis, e.g. ``28×28×20``."""
     return format_extent(shape) or "scalar"
+
+
+def box_lines(graph: Graph, node: Node) -> list[str]:
+    """The text of ``node``'s box: :func:`node_lines`, or a collapsed cluster's own lines."""
+    return list(graph.meta.get("groups", {}).get(node.name, ())) or node_lines(node)
+
+
+def box_color(node: Node) -> str:
+    return GROUP_COLOR if node.op == GROUP else OPS[node.op].color
 
 
 def node_lines(node: Node) -> list[str]:
@@ -172,8 +197,9 @@ def to_dot(graph: Graph, analysis: Analysis) -> str:
         node = nodes[name]
         facts = analysis.layers[name]
         tooltip = f"{name}: {facts.output_shape}, {facts.params:,} params"
-        lines.append(f"{indent}{_quote(name)} [label={_quote(chr(10).join(node_lines(node)))}, "
-                     f"fillcolor={_quote(OPS[node.op].color)}, tooltip={_quote(tooltip)}];")
+        extra = ", peripheries=2" if node.op == GROUP else ""
+        lines.append(f"{indent}{_quote(name)} [label={_quote(chr(10).join(box_lines(graph, node)))}, "
+                     f"fillcolor={_quote(box_color(node))}, tooltip={_quote(tooltip)}{extra}];")
 
     def emit_cluster(cluster: Cluster, indent: str) -> None:
         border, fill = cluster.colors

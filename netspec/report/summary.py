@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from netspec.diagnostics import Diagnostic, NetspecError
@@ -179,6 +180,7 @@ class Summary:
     geometry: tuple[AxisField, ...] = ()  # of the output node, per axis
     memory: MemoryEstimate | None = None  # when a batch size was given
     scale: str | None = None  # the named scale the network was resolved at
+    base: str | None = None  # where the layers from the spec's base: network come from
 
     @property
     def flops(self) -> int:
@@ -243,6 +245,7 @@ class Summary:
             ("Output shape", str(self.output_shape)),
             ("Receptive field", (format_extent(self.receptive_field) or "-") + self._geometry_total()),
             *([("Scale", self.scale)] if self.scale else []),
+            *([("Base", self.base)] if self.base else []),
         ]
 
     def _geometry_total(self) -> str:
@@ -348,11 +351,24 @@ def summarize(analysis: Analysis, batch_size: int | None = None, optimizer: str 
         macs=analysis.macs, receptive_field=output.receptive_field,
         activation_bytes=BYTES_PER_VALUE * sum(f.activation_size for f in analysis.layers.values()),
         warnings=tuple(d for d in analysis.diagnostics if not d.is_error), layers=tuple(rows),
-        geometry=fields.fields.get(graph.output, ()), memory=memory, scale=_scale_name(graph))
+        geometry=fields.fields.get(graph.output, ()), memory=memory, scale=_scale_name(graph),
+        base=_base_line(analysis))
 
 
 def _scale_name(graph) -> str | None:
     return graph.meta.get("scale_name")
+
+
+def _base_line(analysis: Analysis) -> str | None:
+    """``vgg16 up to block5_pool: 19 layers (first ... last), 14,714,688 params, weights: imagenet``."""
+    base = analysis.graph.meta.get("base")
+    if not base:
+        return None
+    layers = [name for name in base["layers"] if name in analysis.layers]
+    params = sum(analysis.layers[name].params for name in layers)
+    weights = Path(base["weights"]).name if base.get("weights") else "none (initialised at random)"
+    return (f"{base['network']} up to {base['up_to']}: {len(layers)} layers ({layers[0]} … {layers[-1]}), "
+            f"{params:,} params, weights: {weights}")
 
 
 def _memory(analysis: Analysis, batch_size: int, optimizer: str | None, frozen: set[str]) -> MemoryEstimate:

@@ -24,8 +24,7 @@ from html import escape
 
 from netspec.infer.facts import Analysis
 from netspec.ir import Graph
-from netspec.ops import OPS
-from netspec.report.diagram import OUTPUT, Cluster, cluster_tree, edges, node_lines
+from netspec.report.diagram import OUTPUT, Cluster, box_color, box_lines, cluster_tree, edges
 
 FONT_SIZE = 11
 CHAR_WIDTH = 6.6  # px per character at FONT_SIZE (Helvetica averages ~0.55 em)
@@ -76,11 +75,11 @@ def _items(graph: Graph, analysis: Analysis) -> dict[str, Item]:
     items: dict[str, Item] = {}
     for node in graph.nodes:
         rank = 1 + max((items[source].rank for source in node.inputs), default=-1)
-        lines = tuple(node_lines(node))
+        lines = tuple(box_lines(graph, node))
         facts = analysis.layers[node.name]
         width = max(80.0, max(text_width(line) for line in lines) + 2 * BOX_PADDING[0])
         items[node.name] = Item(node.name, rank, width, len(lines) * LINE_HEIGHT + 2 * BOX_PADDING[1], lines,
-                                OPS[node.op].color,
+                                box_color(node),
                                 f"{node.name}: {facts.output_shape}, {facts.params:,} params")
     last = items[graph.output].rank + 1
     items[OUTPUT] = Item(OUTPUT, last, 70.0, LINE_HEIGHT + 2 * BOX_PADDING[1], (OUTPUT,), "#ffffff", OUTPUT)

@@ -27,11 +27,13 @@ KERAS_ROLES = {
     "separable_conv": ("depthwise_kernel", "pointwise_kernel", "bias"),
     "batchnorm": ("gamma", "beta", "moving_mean", "moving_variance"),
     "layernorm": ("gamma", "beta"),
+    "normalization": ("mean", "variance", "count"),  # Keras' Normalization (EfficientNet's stem)
 }
 # role -> key inside the NNX module
 TARGET_KEY = {
     "kernel": "kernel", "bias": "bias", "depthwise_kernel": "kernel",
     "gamma": "scale", "beta": "bias", "moving_mean": "mean", "moving_variance": "var",
+    "mean": "mean", "variance": "variance", "count": "count",
 }
 SEPARABLE_KEY = {"depthwise_kernel": "depthwise/kernel", "pointwise_kernel": "pointwise/kernel",
                  "bias": "pointwise/bias"}
@@ -52,6 +54,8 @@ def expected_roles(node: Node) -> tuple[str, ...]:
     attrs = node.attrs
     if node.op in ("batchnorm", "layernorm"):
         return tuple(r for r in roles if (r != "gamma" or attrs.scale) and (r != "beta" or attrs.center))
+    if node.op == "normalization":
+        return roles
     return tuple(r for r in roles if r != "bias" or attrs.use_bias)
 
 
@@ -136,5 +140,8 @@ def convert(layer: FileLayer, layout: Layout, node: Node, *,
     elif "depthwise_kernel" in roles:  # Keras (H, W, C, M) -> NNX grouped (H, W, 1, C*M)
         kernel = roles["depthwise_kernel"]
         roles["depthwise_kernel"] = kernel.reshape(*kernel.shape[:-2], 1, kernel.shape[-2] * kernel.shape[-1])
+    elif node.op == "normalization":  # Keras keeps the reduced axes, (1, 1, 1, C); netspec has (C,)
+        roles = {role: np.reshape(value, -1) if role != "count" else np.reshape(value, ())
+                 for role, value in roles.items()}
     table = SEPARABLE_KEY if node.op == "separable_conv" else TARGET_KEY
     return {table[role]: np.asarray(value, np.float32) for role, value in roles.items()}

@@ -5,7 +5,7 @@ downloaded: a missing file is a diagnostic naming it and where to get it.
 Caches searched, in order: ``$NETSPEC_WEIGHTS``, ``~/.keras/models`` (where
 ``keras.applications`` keeps its downloads), ``~/.cache/torch/hub/checkpoints``
 (torchvision's). File names, URLs and hashes are those in
-``keras/src/applications/{vgg16,vgg19,resnet}.py`` (MD5) and torchvision's
+``keras/src/applications/{vgg16,vgg19,resnet,inception_v3,xception,densenet}.py`` (MD5) and torchvision's
 model definitions (the first 8 hex digits of the SHA-256 in the file name).
 """
 
@@ -54,11 +54,18 @@ PUBLISHED: dict[str, dict[bool, Published]] = {
                         "f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21"),
     "resnet152": _keras("resnet", "resnet152_weights_tf_dim_ordering_tf_kernels",
                         "100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c"),
+    "inception_v3": _keras("inception_v3", "inception_v3_weights_tf_dim_ordering_tf_kernels",
+                           "9a0d58056eeedaa3f26cb7ebd46da564", "bcbd6486424b2319ff4ef7d526e38f63"),
+    "xception": _keras("xception", "xception_weights_tf_dim_ordering_tf_kernels", "0a58e3b7378bc2990ea3b43d5981f1f6",
+                       "b0042744bf5b25fce3cb969f33bebb97"),
+    "densenet121": _keras("densenet", "densenet121_weights_tf_dim_ordering_tf_kernels",
+                          "9d60b8095a5708f2dcce2bca79d332c7", "30ee3e1110167f948a6b9946edeeb738"),
     "resnet18": _torch("resnet18-f37072fd.pth"),
     "resnet34": _torch("resnet34-b627a593.pth"),
     "alexnet": _torch("alexnet-owt-7be5be79.pth"),
 }
-# Specs of issue 10 (InceptionV3, MobileNet, ...) add their Keras file here when they land.
+# Keras publishes MobileNet(V2) files per alpha and input size with no hash, and EfficientNet's under
+# another naming scheme; they are not listed (give the file's path instead of `imagenet`).
 
 
 def cache_folders() -> list[Path]:

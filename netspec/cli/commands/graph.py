@@ -1,5 +1,6 @@
 """``netspec graph SPEC -o net.svg|net.dot``: the network as a diagram, each
-edge labelled with its tensor shape, blocks drawn as clusters.
+edge labelled with its tensor shape, blocks drawn as clusters (the layers of
+a ``base:`` network as one more, ``base``); ``--collapse BLOCK`` draws one as a box.
 
 SVG comes from Graphviz' ``dot`` when it is installed, else from netspec's
 own layout; DOT is written as text (or printed when there is no ``-o``).
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--renderer", choices=("auto", "graphviz", "builtin"), default="auto",
                         help="SVG: Graphviz when installed (auto), or netspec's built-in layout")
     parser.add_argument("--force", action="store_true", help="replace FILE if it already exists")
+    parser.add_argument("--collapse", action="append", default=[], metavar="BLOCK",
+                        help="draw a block as one box: base (a spec's base: network) or a block's path "
+                             "or pattern, e.g. conv2 or 'layer*' (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
                                   hint="pass --force to replace it")])
     graph = load(args.spec)
     analysis = analysis_of(graph)
+    if args.collapse:
+        from netspec.report.collapse import collapse
+
+        graph, analysis = collapse(graph, analysis, args.collapse)
     if target is None:
         sys.stdout.write(to_dot(graph, analysis))
         return 0

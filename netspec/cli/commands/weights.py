@@ -94,10 +94,12 @@ def run_import(args: argparse.Namespace) -> int:
         raise NetspecError([error("no-weights-file", f"{args.spec} names no weights (no base: {{weights: ...}})",
                                   hint="pass the weights FILE")])
     weights = args.file
-    if weights == "imagenet" and not Path(weights).exists():  # the published file, from the caches
-        from netspec.weights.published import published_weights
+    from netspec.weights.published import published_weights
 
+    if weights == "imagenet" and not Path(weights).exists():  # the published file, from the caches
         weights = str(published_weights(graph.name, top=True))
+    if weights is None and base["weights"] == "imagenet":  # looked up before the (slow) model build
+        base = {**base, "weights": str(published_weights(base["network"], top=base["top"]))}
     directory, report = write_imported_run(graph, weights, args.out, mapping=mapping, partial=args.partial,
                                            base=base if args.file is None else None)
     if args.format == "json":
