@@ -341,7 +341,9 @@ class Writer:
         base = self.graph.meta["base"]
         layers = [name for name in base["layers"] if name in self.analysis.layers]
         params = sum(self.analysis.layers[name].params for name in layers)
-        return (f"# --- base: {base['network']} up to {base['up_to']} ({len(layers)} layers, "
+        # Names are checked by the schema; escaped anyway, as all user text in the source is.
+        return (f"# --- base: {docstring_text(str(base['network']))} up to {docstring_text(str(base['up_to']))} "
+                f"({len(layers)} layers, "
                 f"{params:,} parameters) ---")
 
     def _argument_names(self, block: Block) -> list[str]:
