@@ -156,3 +156,5 @@ def test_predict_forecast_diagnostics(forecaster, capsys):
     assert "takes a csv series" in capsys.readouterr().err
     assert cli.main(["predict", run, "digit.png"]) != 0
     assert "trained for regression" in capsys.readouterr().err
+    assert cli.main(["predict", run]) != 0
+    assert "needs image files, or a csv series" in capsys.readouterr().err

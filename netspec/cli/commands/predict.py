@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise NetspecError([error("bad-top-k", f"--top-k must be at least 1, but got {args.top_k}")])
     series = _series(args)
+    if series is None and not args.images:
+        raise NetspecError([error("no-input", "predict needs image files, or a csv series (--data csv:FILE)",
+                                  hint=f"e.g. netspec predict {args.checkpoint} digit.png")])
     output = None if args.output is None else Path(args.output)
     if output is not None:
         check_output(output, force=args.force, inputs=(args.spec, *args.images, *([series] if series else [])))
@@ -87,9 +90,6 @@ def run(args: argparse.Namespace) -> int:
     session = restore(args.checkpoint, graph)
     if series is not None:
         return _forecast(args, graph, session, series, output)
-    if not args.images:
-        raise NetspecError([error("no-input", "predict needs image files, or a csv series (--data csv:FILE)",
-                                  hint=f"e.g. netspec predict {args.checkpoint} digit.png")])
     if session.loss_name == "mse":
         raise NetspecError([error("not-a-classifier", f"'{graph.name}' was trained for regression (mse); "
                                   "predict lists classes of images",
