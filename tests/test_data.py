@@ -414,7 +414,7 @@ def test_csv_header_is_detected_only_above_numbers(tmp_path):
 
 
 def test_csv_multivariate_predicts_the_last_column(tmp_path):
-    rows = "\n".join(f"{i},{100 + i},{1000 + i}" for i in range(30))
+    rows = "\n".join(f"{i % 7},{100 + i},{1000 + i}" for i in range(30))  # a leading 0, 1, 2... is an index
     (tmp_path / "m.csv").write_text("a,b,target\n" + rows)
     data = load_data(f"csv:{tmp_path / 'm.csv'}", input_shape=(5, 3), output_shape=(1,), val_split=0.0)
     assert data.train.x.shape == (25, 5, 3)

@@ -15,8 +15,10 @@ inside netspec (no download). See README.md next to this file.
    at a small learning rate.
 
 Each stage's accuracy on the held-out 5-9 test images (0-4 for the base) is
-printed and saved to DIR/results.json. Runs go to DIR/runs (default DIR:
-examples/transfer/work).
+printed, saved to DIR/results.json and written as the README's table to
+DIR/results.md — read back from each run folder's run.json (its recorded
+data and its test figures), so the table is what the runs hold, not what
+this script believes. Runs go to DIR/runs (default DIR: examples/transfer/work).
 """
 
 from __future__ import annotations
@@ -24,15 +26,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 from pathlib import Path
 
 import numpy as np
 
 from netspec.data import load_data
-from netspec.features import extract_features, write_features
+from netspec.interpret.features import extract_features, write_features
+from netspec.interpret.trained import open_trained
 from netspec.pipeline import load
-from netspec.train import fit
-from netspec.trained import open_trained
+from netspec.train import fit, rundir
 
 HERE = Path(__file__).resolve().parent
 SEED = 0
@@ -93,11 +96,48 @@ def bottleneck_features(run: Path, data: Path, out: Path) -> Path:
     return out
 
 
+STAGES = (  # (run folder, README label)
+    ("runs/scratch", "from scratch on 5-9"),
+    ("runs/base", "base, on 0-4"),
+    ("runs/head", "head on the base's bottleneck features"),
+    ("runs/finetune", "fine-tuned (block 1 frozen, SGD lr 0.001)"),
+)
+
+
+def results_table(root: Path) -> str:
+    """The README's results table, from each run folder's run.json (training examples and the
+    test accuracy of the checkpoint ``netspec eval`` reads), with the seed and the machine."""
+    rows = ["| stage | training images | test accuracy | checkpoint | last weights |",
+            "| --- | ---: | ---: | --- | ---: |"]
+    seeds = set()
+    for folder, label in STAGES:
+        run = rundir.read_run(root / folder)
+        splits = run["data_record"]["splits"]
+        which = run.get("test_checkpoint") or {}
+        seeds.add(run["train"]["seed"])
+        last = run.get("test_last")  # recorded when the final weights are not the checkpoint's
+        last_text = f"{100 * last['accuracy']:.2f}%" if last else "the same"
+        rows.append(f"| {label} | {splits['train']['examples']:,} | {100 * run['test']['accuracy']:.2f}% "
+                    f"| {which.get('name', '?')}, epoch {which.get('epoch', '?')} "
+                    f"| {last_text} |")
+    machine = f"{platform.machine()} CPU, {os.cpu_count()} cores, Python {platform.python_version()}"
+    import jax
+
+    return ("\n".join(rows) + f"\n\nSeed {', '.join(map(str, sorted(seeds)))}; {machine}, "
+            f"JAX {jax.__version__} on {jax.default_backend()}.\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "work", help="folder for data and runs")
+    parser.add_argument("--table", action="store_true",
+                        help="only write DIR/results.md again from the run folders of an earlier run")
     args = parser.parse_args()
     out = args.out.resolve()
+    if args.table:
+        (out / "results.md").write_text(results_table(out))
+        print((out / "results.md").read_text(), end="")
+        return
     if (out / "runs").exists():
         parser.error(f"{out / 'runs'} exists; pass another --out or remove it (runs are never overwritten)")
     out.mkdir(parents=True, exist_ok=True)
@@ -118,9 +158,9 @@ def main() -> None:
     results["fine-tuned"] = train("finetune.yaml", new_task, Path("runs/finetune"))
 
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\n{'stage':<30}{'train images':>14}{'test accuracy':>16}")
-    for stage, row in results.items():
-        print(f"{stage:<30}{row['train_examples']:>14,}{row['test_accuracy']:>16.4f}")
+    table = results_table(out)
+    (out / "results.md").write_text(table)
+    print(f"\n{table}\n(written to {out / 'results.md'}; README.md's table is this file)")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,24 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-download", action="store_true", help="never download; use cached files only")
     group.add_argument("--window", type=int, default=None, metavar="N", help="csv/sine: time steps per example (default: the spec's T)")
     group.add_argument("--horizon", type=int, default=None, metavar="N", help="csv/sine: how far ahead targets lie (default 1)")
+    for flag, text in COLUMN_FLAGS.items():
+        group.add_argument(f"--{flag.replace('_', '-')}", type=_column_list, default=None, metavar="COLS", help=text)
+
+
+# csv: which columns are inputs and targets (netspec.data.csv_columns); recorded with the run.
+COLUMN_FLAGS = {
+    "feature_columns": "csv: input columns, by header name or number from 1, comma-separated "
+                       "(default: every numeric column but a leading row index)",
+    "target_columns": "csv: the column(s) to predict (default: the last input column(s))",
+    "skip_columns": "csv: columns never used (text columns such as dates are skipped by themselves)",
+}
+
+
+def _column_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of column names or numbers")
+    return names
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
@@ -103,12 +121,19 @@ def enable_compilation_cache() -> None:
 
 
 def data_options(args: argparse.Namespace, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """How to cut the data (time-series window and horizon): the flags, else what the run recorded."""
+    """How to cut the data (time-series window, horizon and csv columns): the flags, else what
+    the run recorded (column choices only when given)."""
     recorded = (run_info or {}).get("data_options") or {}
-    return {
+    options = {
         "window": args.window if args.window is not None else recorded.get("window"),
         "horizon": args.horizon if args.horizon is not None else recorded.get("horizon", 1),
     }
+    for key in COLUMN_FLAGS:
+        value = getattr(args, key, None)
+        value = value if value is not None else recorded.get(key)
+        if value is not None:
+            options[key] = list(value)
+    return options
 
 
 def load_dataset(source: str | None, graph, *, val_split: float, seed: int, args: argparse.Namespace,
@@ -118,6 +143,7 @@ def load_dataset(source: str | None, graph, *, val_split: float, seed: int, args
     ``run_info`` (a run's ``run.json``) supplies the window/horizon it was trained with.
     """
     from netspec.data import SOURCES, load_data
+    from netspec.data.csv_columns import ColumnChoice
     from netspec.pipeline import analysis_of
 
     options = data_options(args, run_info)
@@ -136,6 +162,7 @@ def load_dataset(source: str | None, graph, *, val_split: float, seed: int, args
         window=options["window"],
         horizon=options["horizon"],
         download=not args.no_download,
+        columns=ColumnChoice.from_options(options),
     )
 
 

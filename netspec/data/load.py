@@ -7,6 +7,7 @@ from pathlib import Path
 
 from netspec.data.arrays import load_npz
 from netspec.data.cifar10 import load_cifar10
+from netspec.data.csv_columns import ColumnChoice
 from netspec.data.dataset import Dataset, data_error
 from netspec.data.folder import load_folder
 from netspec.data.mnist import load_mnist
@@ -30,6 +31,7 @@ def load_data(
     horizon: int = 1,
     download: bool = True,
     output_shape: tuple[int, ...] | None = None,
+    columns: ColumnChoice | None = None,
 ) -> Dataset:
     """Load ``source`` shaped for a spec whose input is ``input_shape`` (no batch axis).
 
@@ -40,7 +42,8 @@ def load_data(
     datasets (default ``$NETSPEC_DATA`` or ``~/.cache/netspec``). ``window``
     and ``horizon`` cut time series (``window`` defaults to the input's T).
     ``output_shape``, the spec's output, picks time-series targets and the
-    number of synthetic classes. Raises ``NetspecError`` with a diagnostic
+    number of synthetic classes. ``columns`` picks a csv's input and target
+    columns (:mod:`netspec.data.csv_columns`). Raises ``NetspecError`` with a diagnostic
     for anything wrong with the source; never a bare exception.
 
     >>> data = load_data("synthetic:100", input_shape=(8, 8, 1), output_shape=(4,))
@@ -73,6 +76,7 @@ def load_data(
             window=window,
             horizon=horizon,
             val_split=val_split,
+            columns=columns,
         ), argument)
     if kind == "synthetic":
         return load_synthetic(

@@ -1,15 +1,19 @@
 """``csv:PATH`` — a time series for causal / sequence networks (regression).
 
 The file holds one or more numeric columns, one row per time step, with an
-optional header row. Columns that are not numeric anywhere (e.g. a date
-column) are ignored and named in a note; a column that is numeric in some
-rows but not others is an error pointing at the cell. Values are used as
-read (raw scale; standardise them with ``per_channel``).
+optional header row; :mod:`netspec.data.csv_columns` reads it and picks the
+input (feature) and target columns. Columns that are not numeric anywhere
+(e.g. a date column) and a leading row-index column are left out with a
+note; a column that is numeric in some rows but not others is an error
+pointing at the cell. Values are used as read (raw scale; standardise the
+inputs with ``per_channel``; targets are never standardised, so
+predictions are in the file's units).
 
 Each example is a window of ``window`` consecutive rows (default: the spec's
-``T``), all columns, shaped ``(T, C)`` (``(T,)`` for a one-column file and a
+``T``) of the input columns, shaped ``(T, C)`` (``(T,)`` for one column and a
 ``[T]`` input). Its target depends on the spec's output shape ``O`` — with
-``h`` the horizon and the target columns the *last* ``k`` columns:
+``h`` the horizon and the target columns the ``--target-columns`` (default:
+the *last* ``k`` input columns):
 
 ======================  ===================================================
 ``O = (T, k)``          sequence to sequence: step ``t`` predicts the row
@@ -32,14 +36,13 @@ Nothing is shuffled across the boundary.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from netspec.data.csv_columns import ColumnChoice, read_table, select_columns
 from netspec.data.dataset import Dataset, Split, conform, data_error
-from netspec.diagnostics import NetspecError, Span, error
 
 
 @dataclass(frozen=True)
@@ -78,18 +81,21 @@ def plan_windows(window: int, horizon: int, columns: int, output_shape: tuple[in
     return Windowing(window, forecast, slice(0, columns), default)
 
 
-def cut_windows(series: np.ndarray, plan: Windowing, first_target: int, stop_target: int) -> Split:
-    """Windows of ``series`` ``(L, C)`` whose target rows all lie in ``[first_target, stop_target)``.
+def cut_windows(series: np.ndarray, plan: Windowing, first_target: int, stop_target: int,
+                targets: np.ndarray | None = None) -> Split:
+    """Windows of ``series`` ``(L, C)`` whose target rows all lie in ``[first_target, stop_target)``;
+    targets from ``targets`` ``(L, K)`` (default: ``series`` itself).
 
     Returns ``x`` ``(N, window, C)`` and ``y`` ``(N, *plan.target_shape)``, float32.
     """
+    targets = series if targets is None else targets
     low, high = int(plan.offsets.min()), int(plan.offsets.max())
     starts = np.arange(max(0, first_target - low), stop_target - high)
     if len(starts) == 0:
         empty = np.zeros((0, plan.window, series.shape[1]), dtype=np.float32)
         return Split(empty, np.zeros((0, *plan.target_shape), dtype=np.float32))
     x = series[starts[:, None] + np.arange(plan.window)]
-    y = series[starts[:, None] + plan.offsets][:, :, plan.columns]
+    y = targets[starts[:, None] + plan.offsets][:, :, plan.columns]
     return Split(x.astype(np.float32), y.reshape((len(starts), *plan.target_shape)).astype(np.float32))
 
 
@@ -102,8 +108,10 @@ def chronological(
     horizon: int,
     val_split: float,
     name: str,
+    targets: np.ndarray | None = None,
 ) -> tuple[Split, Split | None]:
-    """Train and validation windows of ``series`` ``(L, C)``, split at the last ``val_split`` of the rows."""
+    """Train and validation windows of ``series`` ``(L, C)``, split at the last ``val_split`` of the rows;
+    targets from ``targets`` ``(L, K)`` when given, else from ``series``."""
     if len(input_shape) not in (1, 2):
         raise data_error(
             "data-shape",
@@ -120,10 +128,10 @@ def chronological(
             "data-window", f"{name}: a window of {window} steps with horizon {horizon} needs "
             f"{window + horizon} rows, but the series has {length}",
             hint="use a smaller --window or --horizon, or a longer series")
-    plan = plan_windows(window, horizon, series.shape[1], output_shape)
+    plan = plan_windows(window, horizon, (series if targets is None else targets).shape[1], output_shape)
     boundary = length - round(length * val_split) if val_split > 0 else length
-    train = cut_windows(series, plan, 0, boundary)
-    val = cut_windows(series, plan, boundary, length) if boundary < length else None
+    train = cut_windows(series, plan, 0, boundary, targets)
+    val = cut_windows(series, plan, boundary, length, targets) if boundary < length else None
     low, high = int(plan.offsets.min()), int(plan.offsets.max())
     needed = {"training": high + 1, "validation": high - low + 1}
     for label, split in (("training", train), ("validation", val)):
@@ -141,77 +149,6 @@ def chronological(
     return shape_inputs(train), shape_inputs(val)
 
 
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def read_columns(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
-    """(numeric column names, values ``(L, C)`` float32, ignored column names) of a csv file."""
-    from netspec.spec.file_limits import check_regular
-
-    try:
-        check_regular(path)  # an endless device or a FIFO with no writer would hang the reader
-        with open(path, newline="", encoding="utf-8-sig") as stream:
-            rows = [
-                (number, row)
-                for number, row in enumerate(csv.reader(stream), start=1)
-                if any(c.strip() for c in row)
-            ]
-    except FileNotFoundError:
-        raise data_error("data-not-found", f"csv:{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise data_error("data-corrupt", f"cannot read {path}: {exc}") from None
-    if not rows:
-        raise data_error("data-empty", f"{path} holds no rows")
-    width = len(rows[0][1])
-    first, second = rows[0][1], rows[1][1] if len(rows) > 1 else rows[0][1]
-    # A header names numeric columns: text above a number (a date column alone is not a header).
-    has_header = any(
-        _number(cell) is None and c < len(second) and _number(second[c]) is not None
-        for c, cell in enumerate(first)
-    )
-    names = [cell.strip() for cell in rows[0][1]] if has_header else [f"column {i + 1}" for i in range(width)]
-    body = rows[1:] if has_header else rows
-    for number, row in body:
-        if len(row) != width:
-            raise _cell_error(
-                path, number, row, None, f"row has {len(row)} fields but the first row has {width}"
-            )
-    cells = [[_number(cell) for cell in row] for _, row in body]
-    keep = [c for c in range(width) if any(row[c] is not None for row in cells)]
-    for number, row in body:
-        for c in keep:
-            if _number(row[c]) is None:
-                raise _cell_error(path, number, row, c, f"'{row[c]}' in column '{names[c]}' is not a number")
-    values = np.array([[row[c] for c in keep] for row in cells], dtype=np.float32).reshape(
-        len(cells), len(keep)
-    )
-    if not keep or not len(values):
-        raise data_error(
-            "data-empty", f"{path} holds no numeric columns", hint="one row per time step, numbers in columns"
-        )
-    if not np.isfinite(values).all():
-        where = int(np.argwhere(~np.isfinite(values))[0][0])
-        number, row = body[where]
-        raise _cell_error(path, number, row, None, "the row holds a non-finite value (nan or inf)")
-    ignored = [names[c] for c in range(width) if c not in keep]
-    return [names[c] for c in keep], values, ignored
-
-
-def _cell_error(path: Path, line: int, row: list[str], column: int | None, message: str) -> NetspecError:
-    """A diagnostic pointing at the csv row (and cell, when known)."""
-    snippet = ",".join(row)
-    col = 1 + sum(len(cell) + 1 for cell in row[:column]) if column is not None else 1
-    length = len(row[column]) if column is not None else len(snippet)
-    span = Span(str(path), line, col, max(1, length), snippet)
-    return NetspecError(
-        [error("data-csv", message, span, hint="fix or drop the row (one numeric value per column)")]
-    )
-
-
 def load_csv(
     path: str,
     *,
@@ -220,19 +157,62 @@ def load_csv(
     window: int | None,
     horizon: int,
     val_split: float,
+    columns: ColumnChoice | None = None,
 ) -> Dataset:
     """A regression dataset of windows of a csv time series (see the module docstring)."""
     file = Path(path).expanduser()
-    names, values, ignored = read_columns(file)
+    chosen = select_columns(read_table(file), columns or ColumnChoice())
     train, val = chronological(
-        values,
+        chosen.inputs,
         input_shape=input_shape,
         output_shape=output_shape,
         window=window,
         horizon=horizon,
         val_split=val_split,
         name=f"csv:{path}",
+        targets=chosen.targets,
     )
-    notes = [f"Ignored non-numeric columns of {file.name}: {', '.join(ignored)}."] if ignored else []
-    notes.append(f"Time series columns: {', '.join(names)}; {len(values)} rows, split chronologically.")
+    notes = list(chosen.notes)
+    targets = f"; targets {', '.join(chosen.target_names)}" if chosen.target_names else ""
+    notes.append(f"Time series input columns: {', '.join(chosen.input_names)}{targets}; "
+                 f"{len(chosen.inputs)} rows, split chronologically.")
     return Dataset(f"csv:{path}", train, val, None, None, "regression", notes)
+
+
+@dataclass(frozen=True)
+class ForecastInput:
+    """The last window of a csv series, shaped for the network, and how to read its output."""
+
+    x: np.ndarray  # (1, *input_shape)
+    rows: int  # rows in the file: the forecast is of rows rows+1 ... (1-based)
+    target_names: list[str]
+    plan: Windowing
+
+
+def forecast_input(path: str, *, input_shape: tuple[int, ...], output_shape: tuple[int, ...] | None,
+                   window: int | None, horizon: int, columns: ColumnChoice | None = None) -> ForecastInput:
+    """The window of the last rows of the csv at ``path``, cut as training cut it."""
+    file = Path(path).expanduser()
+    chosen = select_columns(read_table(file), columns or ColumnChoice())
+    window = input_shape[0] if window is None else window
+    if window > len(chosen.inputs):
+        raise data_error("data-window", f"csv:{path}: a window of {window} steps needs {window} rows, "
+                         f"but the file has {len(chosen.inputs)}", hint="give the file at least a window of rows")
+    targets_of = chosen.inputs if chosen.targets is None else chosen.targets
+    plan = plan_windows(window, horizon, targets_of.shape[1], output_shape)
+    names = chosen.target_names if chosen.target_names is not None else chosen.input_names
+    x = conform(chosen.inputs[None, -window:], input_shape)
+    return ForecastInput(x, len(chosen.inputs), names[plan.columns], plan)
+
+
+def forecast_rows(output: np.ndarray, plan: Windowing) -> np.ndarray:
+    """The network's output for the last window as rows ``(horizon, K)``: the steps after the series.
+
+    A sequence-to-sequence output (step ``t`` predicts row ``t + h``) gives its last ``h`` steps.
+
+    >>> forecast_rows(np.arange(6.0).reshape(6, 1), plan_windows(6, 2, 1, (6, 1))).ravel().tolist()
+    [4.0, 5.0]
+    """
+    horizon = int(plan.offsets.max()) - plan.window + 1
+    rows = np.asarray(output).reshape(len(plan.offsets), -1)
+    return rows[-horizon:]

@@ -271,6 +271,9 @@ class TrainSpec(_Strict):
         None, gt=0, description="after each update, rescale each unit's kernel to norm <= max_norm (Keras MaxNorm)")
     clip_norm: float | None = Field(None, gt=0, description="clip gradients to this global norm")
     batch_size: int = Field(32, ge=1, le=MAX_STEPS, description="examples per step (split across devices)")
+    drop_last: bool = Field(
+        True, description="true: each epoch trains on full batches only, the last len % batch_size examples "
+                          "(a different few each epoch) wait for a later epoch; false: they form a smaller last batch")
     epochs: int = Field(10, ge=1, le=MAX_EPOCHS, description="passes over the training split")
     seed: int = Field(0, ge=0, le=MAX_SEED, description="seeds initialisation, data order, dropout and augmentation")
     standardize: Literal["none", "per_pixel", "per_channel", "scale"] = Field(

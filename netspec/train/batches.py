@@ -3,8 +3,10 @@ next batches on the device while the current step runs.
 
 Each epoch's order is a function of ``(seed, epoch)`` alone, so a run resumed
 at epoch ``e``, step ``s`` sees exactly the batches an uninterrupted run would.
-Training drops the last incomplete batch (one compiled shape, every example
-seen over the epochs); evaluation pads it and masks the padding out.
+By default training drops the last incomplete batch (one compiled shape,
+every example seen over the epochs); with ``drop_last: false`` it is a
+smaller last step of the same epoch order (a second compiled shape).
+Evaluation pads it and masks the padding out.
 """
 
 from __future__ import annotations
@@ -27,17 +29,43 @@ def epoch_order(seed: int, epoch: int, count: int) -> np.ndarray:
     return np.random.default_rng([seed, epoch]).permutation(count)
 
 
-def steps_per_epoch(count: int, batch_size: int) -> int:
-    """Full batches in one epoch of ``count`` examples (at least 1 when count >= batch_size)."""
-    return count // batch_size
+def steps_per_epoch(count: int, batch_size: int, drop_last: bool = True) -> int:
+    """Steps in one epoch of ``count`` examples: full batches, plus the partial one unless ``drop_last``.
+
+    >>> steps_per_epoch(100, 32), steps_per_epoch(100, 32, drop_last=False), steps_per_epoch(96, 32, False)
+    (3, 4, 3)
+    """
+    return count // batch_size if drop_last else -(-count // batch_size)
+
+
+def batch_indices(order: np.ndarray, batch_size: int, step: int) -> np.ndarray:
+    """The examples of ``step``: a slice of the epoch's ``order`` (shorter for a partial last batch), sorted."""
+    return np.sort(order[step * batch_size:(step + 1) * batch_size])  # sorted: faster gather
 
 
 def train_batches(x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int,
-                  start_step: int = 0) -> Iterator[Batch]:
-    """``(x, y)`` batches of exactly ``batch_size`` in ``order``, from ``start_step``."""
-    for step in range(start_step, len(order) // batch_size):
-        index = np.sort(order[step * batch_size:(step + 1) * batch_size])  # sorted: faster gather
+                  start_step: int = 0, drop_last: bool = True) -> Iterator[Batch]:
+    """``(x, y)`` batches of ``batch_size`` in ``order``, from ``start_step``; the last one
+    shorter when ``drop_last`` is false and ``batch_size`` does not divide ``len(order)``."""
+    for step in range(start_step, steps_per_epoch(len(order), batch_size, drop_last)):
+        index = batch_indices(order, batch_size, step)
         yield x[index], y[index]
+
+
+def partial_batch_problem(count: int, batch_size: int, device_count: int) -> str | None:
+    """Why the partial last batch of ``drop_last: false`` cannot be split over the devices, or None.
+
+    Each device takes an equal slice of a batch; padding the partial batch instead would let
+    zero rows into batchnorm's batch statistics, so an undividable remainder is refused.
+
+    >>> partial_batch_problem(100, 32, 1) is None, partial_batch_problem(100, 32, 8)
+    (True, 'the last batch of each epoch holds 4 examples (100 % 32), which 8 devices cannot share evenly')
+    """
+    remainder = count % batch_size
+    if remainder == 0 or remainder % device_count == 0:
+        return None
+    return (f"the last batch of each epoch holds {remainder} examples ({count} % {batch_size}), "
+            f"which {device_count} devices cannot share evenly")
 
 
 def eval_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> Iterator[Batch]:

@@ -32,9 +32,9 @@ from netspec.spec.train import TrainSpec
 
 # May change on every resume: training longer is what resuming is for.
 FREE_ON_RESUME = ("epochs",)
-# Never change on resume: the batch order (batch_size, seed, val_split), the
+# Never change on resume: the batch order (batch_size, seed, val_split, drop_last), the
 # checkpointed running totals (metrics, loss) and the saved statistics (standardize).
-FIXED_ON_RESUME = ("batch_size", "seed", "val_split", "metrics", "loss", "standardize")
+FIXED_ON_RESUME = ("batch_size", "seed", "val_split", "drop_last", "metrics", "loss", "standardize")
 SHOWN_LINES = 20
 
 

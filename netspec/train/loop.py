@@ -167,7 +167,8 @@ def _loop(session: Session, display: Display, interrupt: _Interrupt, max_steps: 
         display.start_epoch(epoch + 1, train.epochs, steps, done=session.step_in_epoch)
         started = time.monotonic() - session.epoch_seconds
         order = epoch_order(train.seed, epoch, len(x))
-        batches = session.placement.train_batches(x, y, order, train.batch_size, start_step=session.step_in_epoch)
+        batches = session.placement.train_batches(x, y, order, train.batch_size, start_step=session.step_in_epoch,
+                                                   drop_last=train.drop_last)
         last_refresh = time.monotonic()
         stop_reason = None
         try:

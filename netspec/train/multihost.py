@@ -20,7 +20,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from netspec.diagnostics import NetspecError, error
-from netspec.train.batches import eval_batches
+from netspec.train.batches import batch_indices, eval_batches, steps_per_epoch
 from netspec.train.progress import Display
 from netspec.train.sharding import DataParallel
 
@@ -99,12 +99,13 @@ class GlobalDataParallel(DataParallel):
             return tuple(part[rows] for part in batch)
         return batch[self.local_rows(len(batch))]
 
-    def train_batches(self, x, y, order, batch_size: int, start_step: int = 0):
+    def train_batches(self, x, y, order, batch_size: int, start_step: int = 0, drop_last: bool = True):
         """This process's rows of each global batch of the epoch: the same global batches as
-        :func:`netspec.train.batches.train_batches`, gathering only this process's examples."""
-        rows = self.local_rows(batch_size)
-        for step in range(start_step, len(order) // batch_size):
-            index = np.sort(order[step * batch_size:(step + 1) * batch_size])[rows]
+        :func:`netspec.train.batches.train_batches`, gathering only this process's examples
+        (of a partial last batch too: the session has checked that it divides over the devices)."""
+        for step in range(start_step, steps_per_epoch(len(order), batch_size, drop_last)):
+            index = batch_indices(order, batch_size, step)
+            index = index[self.local_rows(len(index))]
             yield x[index], y[index]
 
     def eval_batches(self, x, y, batch_size: int):

@@ -79,11 +79,11 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
         train = settings(graph, overrides)
         directory = None
         standardizer = Standardizer.fit(dataset.train.x, train.standardize)
-    if len(dataset.train) < train.batch_size:
+    if len(dataset.train) < (train.batch_size if train.drop_last else 1):  # drop_last: false trains on a part
         raise NetspecError([error(
             "data-too-small",
             f"the training split has {len(dataset.train)} examples, fewer than one batch ({train.batch_size})",
-            hint=f"use --batch-size {max(1, len(dataset.train))} or more data")])
+            hint=f"use --batch-size {max(1, len(dataset.train))}, drop_last: false, or more data")])
 
     session = Session(graph, train, task=dataset.task, standardizer=standardizer,
                       train_examples=len(dataset.train), directory=None, display=display)

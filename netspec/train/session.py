@@ -27,7 +27,7 @@ from netspec.infer.limits import metric_problems, model_problems
 from netspec.ir import Graph
 from netspec.spec.train import TrainSpec, with_overrides
 from netspec.train import checkpoint, multihost, rundir
-from netspec.train.batches import eval_batches, steps_per_epoch
+from netspec.train.batches import eval_batches, partial_batch_problem, steps_per_epoch
 from netspec.train.head import split_output_activation
 from netspec.train.losses import apply_head, kernel_penalty, make_loss, make_metrics
 from netspec.train.optim import make_optimizer
@@ -116,11 +116,17 @@ class Session:
         self.loss_name = choose_loss(train, self.head, self.output_shape, task)
         self.placement = multihost.placement()
         problems = check_batch_size(train.batch_size, self.placement.device_count)
+        partial = None if train.drop_last else partial_batch_problem(
+            train_examples, train.batch_size, self.placement.device_count)
+        if partial is not None:
+            problems.append(error("partial-batch-devices", f"drop_last: false: {partial}",
+                                  hint="keep drop_last: true (the default), or choose a batch size "
+                                       "whose remainder divides over the devices"))
         problems += metric_problems(train.metrics, self.output_shape, self.loss_name)
         problems += model_problems(analysis_of(graph), batch_size=train.batch_size)
         if problems:
             raise NetspecError(problems)
-        self.steps_per_epoch = max(1, steps_per_epoch(train_examples, train.batch_size))
+        self.steps_per_epoch = max(1, steps_per_epoch(train_examples, train.batch_size, train.drop_last))
         self.train_examples = train_examples
 
         from flax import nnx

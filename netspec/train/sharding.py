@@ -45,9 +45,9 @@ class DataParallel:
     process_count = 1
     is_primary = True
 
-    def train_batches(self, x, y, order, batch_size: int, start_step: int = 0):
+    def train_batches(self, x, y, order, batch_size: int, start_step: int = 0, drop_last: bool = True):
         """This process's part of each training batch (here: all of it)."""
-        return train_batches(x, y, order, batch_size, start_step=start_step)
+        return train_batches(x, y, order, batch_size, start_step=start_step, drop_last=drop_last)
 
     def eval_batches(self, x, y, batch_size: int):
         """This process's part of each evaluation batch (here: all of it)."""
