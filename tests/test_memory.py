@@ -56,11 +56,12 @@ def test_parts_by_hand():
     params, trainable = 3 * 18 + 3 + 4 * 3 + 4 * 48 + 4, 3 * 18 + 3 + 2 * 3 + 4 * 48 + 4
     assert (found.param_bytes, found.gradient_bytes, found.optimizer_bytes) == (4 * params, 4 * trainable,
                                                                                  8 * trainable)
-    # kept: conv output (batchnorm reads it), batchnorm output (... no: relu reads only its own output),
-    # relu output (its derivative; max pool reads it too), dropout mask (1 byte), dropout output (dense reads it)
+    # kept: conv output (batchnorm reads it), relu output (its derivative; max pool reads it too),
+    # dropout mask (1 byte), dropout output (dense reads it)
     per_layer = {layer.name: layer.activation_bytes for layer in found.layers}
+    # batchnorm keeps its normalised values; relu after a batchnorm no buffer of its own (fused into it)
     assert per_layer["c"] == 5 * 4 * 8 * 8 * 3 and per_layer["r"] == 5 * 4 * 8 * 8 * 3
-    assert per_layer["bn"] == 0 and per_layer["p"] == 0 and per_layer["f"] == 0
+    assert per_layer["bn"] == 5 * 4 * 8 * 8 * 3 and per_layer["p"] == 0 and per_layer["f"] == 0
     assert per_layer["d"] == 5 * (48 + 4 * 48)
     assert found.batch_bytes == 5 * (4 * 200 + 4)
     assert found.workspace_bytes == 5 * 4 * (8 * 8 * 3 + 10 * 10 * 2)  # the conv: its output and input gradients
@@ -90,3 +91,21 @@ def test_estimate_is_within_the_stated_tolerance_of_xla(spec):
         sys.path.remove(str(ROOT / "benchmarks"))
     result = compare(ROOT / spec, batch_size=4)
     assert LOW <= result["ratio"] <= HIGH, result
+
+
+@pytest.mark.parametrize("layers, maps", [
+    ([], 0), (["relu"], 1), (["sigmoid"], 1), (["swish"], 2), (["gelu"], 3), (["batchnorm"], 2),
+    (["batchnorm", "relu"], 2), (["batchnorm", "swish"], 3), (["depthwise_conv: {F: 3, P: same}"], 1),
+])
+def test_derivative_buffers_per_layer(layers, maps):
+    """What one layer between two convs adds, in 8×8×4 maps per example: the counts XLA's memory
+    analysis grows by for the same probes (conv, LAYER, conv; batch 16 vs 32), measured with
+    benchmarks/memory_calibration.py: relu +1, sigmoid +1, swish +2, gelu +3, batchnorm +2,
+    batchnorm + relu +2, batchnorm + swish +3, depthwise conv +1."""
+    def kept(extra: list[str]) -> int:
+        items = "".join(f"  - {item}\n" for item in extra)
+        text = (f"name: t\ninput: [8, 8, 4]\nlayers:\n  - conv: {{K: 4, F: 3, P: same}}\n{items}"
+                "  - conv: {K: 4, F: 3, P: same}\n  - global_pool\n  - dense: {units: 2}\n")
+        return estimate(analysis_of(load(text)), batch_size=1, optimizer="sgd").activation_bytes
+
+    assert (kept(layers) - kept([])) == maps * 4 * 8 * 8 * 4
