@@ -421,8 +421,11 @@ def test_efficientnet_b0_layers_have_keras_names_and_shapes(name, shape):
     assert by_local_name(analysis_of("specs/efficientnet_b0.yaml"))[name].output_shape == shape
 
 
-# keras.applications.EfficientNetB1 ... B7(weights=None): count_params(), trainable, non-trainable,
-# input size (Keras 3.15, built in this repository's .venv; the totals are the ones Keras publishes).
+# keras.applications.EfficientNetB1 ... B7: count_params(), trainable, non-trainable, input size.
+# B1 and B2 from EfficientNetB1/B2(weights=None) built with Keras 3.15; all seven equal
+# reference.efficientnet(width, depth), Keras' construction rewritten from its source.
+EFFICIENTNET_COEFFICIENTS = {"b1": (1.0, 1.1), "b2": (1.1, 1.2), "b3": (1.2, 1.4), "b4": (1.4, 1.8),
+                             "b5": (1.6, 2.2), "b6": (1.8, 2.6), "b7": (2.0, 3.1)}
 EFFICIENTNET_SCALES = {
     "b1": (7_856_239, 7_794_184, 62_055, 240), "b2": (9_177_569, 9_109_994, 67_575, 260),
     "b3": (12_320_535, 12_233_232, 87_303, 300), "b4": (19_466_823, 19_341_616, 125_207, 380),
@@ -440,6 +443,8 @@ def test_efficientnet_scales_are_keras_b1_to_b7(scale):
     assert (analysis.total_params, analysis.trainable_params, analysis.non_trainable_params) == (
         total, trainable, non_trainable)
     assert analysis.graph.input_shape == (size, size, 3)
+    keras = reference.efficientnet(*EFFICIENTNET_COEFFICIENTS[scale])
+    assert (keras.trainable, keras.non_trainable) == (trainable, non_trainable)
 
 
 def test_efficientnet_b2_blocks_are_keras():
