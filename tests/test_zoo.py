@@ -421,8 +421,8 @@ def test_efficientnet_b0_layers_have_keras_names_and_shapes(name, shape):
     assert by_local_name(analysis_of("specs/efficientnet_b0.yaml"))[name].output_shape == shape
 
 
-# keras.applications.EfficientNetB1 ... B7: count_params(), trainable, non-trainable, input size.
-# B1 and B2 from EfficientNetB1/B2(weights=None) built with Keras 3.15; all seven equal
+# keras.applications.EfficientNetB1 ... B7(weights=None), built with Keras 3.15 (JAX backend):
+# count_params(), trainable, non-trainable, input size. All seven also equal
 # reference.efficientnet(width, depth), Keras' construction rewritten from its source.
 EFFICIENTNET_COEFFICIENTS = {"b1": (1.0, 1.1), "b2": (1.1, 1.2), "b3": (1.2, 1.4), "b4": (1.4, 1.8),
                              "b5": (1.6, 2.2), "b6": (1.8, 2.6), "b7": (2.0, 3.1)}
