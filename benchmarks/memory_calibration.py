@@ -7,7 +7,9 @@ sizes. XLA's peak is taken as ``arguments + outputs + temporaries − aliased``
 (what the step holds at once: inputs, results, and its scratch buffers).
 The static estimate (``netspec.infer.memory.estimate``) is printed next to it::
 
-    .venv/bin/python benchmarks/memory_calibration.py specs/vgg16.yaml specs/resnet50.yaml --batch-size 4
+    .venv/bin/python benchmarks/memory_calibration.py specs/vgg16.yaml specs/resnet50.yaml --batch-size 2 \
+        --json vgg_resnet.json
+    .venv/bin/python benchmarks/memory_calibration.py --reestimate vgg_resnet.json   # no compiling
 
 ``tests/test_memory.py`` runs the same comparison on the small zoo networks.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,19 +65,43 @@ def static_estimate(spec: str | Path, batch_size: int, optimizer: str, momentum:
 
 
 def compare(spec: str | Path, batch_size: int, optimizer: str | None = None) -> dict:
+    started = time.perf_counter()
     xla = xla_train_step_bytes(spec, batch_size, optimizer)
+    seconds = time.perf_counter() - started
     ours = static_estimate(spec, batch_size, xla["optimizer"], xla["momentum"])
     return {"spec": str(spec), "batch_size": batch_size, "xla": xla, "estimate": ours.to_dict(),
-            "ratio": ours.peak_bytes / xla["peak_bytes"]}
+            "ratio": ours.peak_bytes / xla["peak_bytes"], "compile_s": seconds}
+
+
+def reestimate(recorded: list[str]) -> None:
+    """The table again from XLA figures recorded with --json, with the estimate as it is now
+    (compiling a large network takes minutes; the estimate takes milliseconds)."""
+    print("| spec | optimizer | batch | estimate MiB | XLA MiB | estimate / XLA | lower + compile s |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for path in recorded:
+        for result in json.loads(Path(path).read_text()):
+            xla = result["xla"]
+            ours = static_estimate(ROOT / result["spec"], result["batch_size"], xla["optimizer"], xla["momentum"])
+            name = xla["optimizer"] + ("+momentum" if xla["momentum"] else "")
+            print(f"| `{result['spec']}` | {name} | {result['batch_size']} | {ours.peak_bytes / 2**20:,.1f} | "
+                  f"{xla['peak_bytes'] / 2**20:,.1f} | {ours.peak_bytes / xla['peak_bytes']:.2f} | "
+                  f"{result.get('compile_s', float('nan')):.0f} |")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("specs", nargs="+")
+    parser.add_argument("specs", nargs="*")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--optimizer", default=None)
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--reestimate", nargs="+", metavar="JSON", default=None,
+                        help="print the table from XLA figures recorded with --json, without compiling")
     args = parser.parse_args()
+    if args.reestimate:
+        reestimate(args.reestimate)
+        return 0
+    if not args.specs:
+        parser.error("give at least one spec, or --reestimate JSON...")
     results = []
     for spec in args.specs:
         result = compare(spec, args.batch_size, args.optimizer)
@@ -83,9 +110,9 @@ def main() -> int:
         print(f"{spec}: batch {args.batch_size}, {xla['optimizer']}: estimate {ours['peak_bytes'] / 2**20:,.1f} MiB, "
               f"XLA {xla['peak_bytes'] / 2**20:,.1f} MiB (args {xla['argument_bytes'] / 2**20:,.1f}, "
               f"out {xla['output_bytes'] / 2**20:,.1f}, temp {xla['temp_bytes'] / 2**20:,.1f}), "
-              f"ratio {result['ratio']:.2f}", flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+              f"ratio {result['ratio']:.2f}, lower + compile {result['compile_s']:.0f} s", flush=True)
+        if args.json:  # after every network: a long run interrupted keeps what it measured
+            Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
 
 

@@ -21,6 +21,7 @@ Conventions follow the reference implementations:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from math import prod
 
@@ -430,9 +431,24 @@ def keras_normalization(channels: int) -> Counts:
 def efficientnet_b0() -> Counts:
     """keras.applications.EfficientNetB0: preprocessing, stem, 16 MBConv blocks with
     squeeze-and-excitation (se_ratio 0.25 of the block's input filters), top conv, classifier."""
-    parts = [keras_normalization(3), conv(3, 32, 3, bias=False), batchnorm(32)]
+    return efficientnet(1.0, 1.0)
+
+
+def efficientnet(width: float, depth: float) -> Counts:
+    """keras.applications.EfficientNet(width_coefficient, depth_coefficient), as its source builds
+    it: round_filters on every stage's filters in and out (multiple of 8, never more than 10 %
+    down), ceil(depth · repeats) blocks per stage, the expansion 6 · filters in, the squeeze
+    max(1, int(filters in · 0.25)); written here from Keras' source, apart from netspec's rules."""
+    def round_filters(filters: int) -> int:
+        scaled = filters * width
+        new = max(8, int(scaled + 4) // 8 * 8)
+        return int(new + 8 if new < 0.9 * scaled else new)
+
+    stem = round_filters(32)
+    parts = [keras_normalization(3), conv(3, stem, 3, bias=False), batchnorm(stem)]
     for kernel, repeats, filters_in, filters_out, expand, _ in EFFICIENTNET_B0_BLOCKS:
-        for index in range(repeats):
+        filters_in, filters_out = round_filters(filters_in), round_filters(filters_out)
+        for index in range(math.ceil(depth * repeats)):
             c_in = filters_in if index == 0 else filters_out
             filters = c_in * expand
             if expand != 1:
@@ -441,7 +457,8 @@ def efficientnet_b0() -> Counts:
             parts += [depthwise(filters, kernel, bias=False), batchnorm(filters),
                       conv(filters, squeezed, 1), conv(squeezed, filters, 1),
                       conv(filters, filters_out, 1, bias=False), batchnorm(filters_out)]
-    parts += [conv(320, 1280, 1, bias=False), batchnorm(1280), dense(1280, 1000)]
+    top = round_filters(1280)
+    parts += [conv(round_filters(320), top, 1, bias=False), batchnorm(top), dense(top, 1000)]
     return total(parts)
 
 

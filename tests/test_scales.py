@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import SPECS
 
 from netspec.cli import COMMANDS, UNSCALED, build_parser, main
 from netspec.pipeline import check_file, check_text
@@ -122,9 +124,9 @@ def test_diff_of_two_scales(spec_file, capsys):
     assert "filters 16 → 32" in out and "Added (only in B)" in out
 
 
-@pytest.mark.parametrize("spec", ["specs/resnet50.yaml", "specs/googlenet.yaml", "specs/tcn.yaml",
-                                  "examples/cifar10_convnet.yaml", "examples/mnist_batchnorm.yaml"])
+@pytest.mark.parametrize("spec", [str(path.relative_to(ROOT)) for path in SPECS])
 def test_expanded_spec_is_the_same_network(spec, capsys):
+    """Over the zoo and the examples: every op the expander writes reads back as the same layer."""
     assert main(["expand", spec]) == 0
     text = capsys.readouterr().out
     data = yaml.safe_load(text)
@@ -144,3 +146,114 @@ def test_expand_at_a_scale(spec_file, capsys):
     data = yaml.safe_load(capsys.readouterr().out)
     assert data["input"] == [80, 80, 3] and data["layers"][0]["conv"]["K"] == 32
     assert data["layers"][-3]["conv"]["K"] == 144  # head_conv: 128 × 1.1 = 140.8 -> 144
+
+
+# --- compound scaling: phi, resolution_multiplier, and specs that place width and depth themselves
+
+EXPLICIT = """\
+name: explicit
+input: [32, 32, 3]
+scales:
+  wide: {width: 1.5, depth: 2.0}
+  compound: {phi: 2}
+  bigger: {resolution_multiplier: 1.5}
+blocks:
+  unit:
+    params: {filters_in: 16, index: 0}
+    layers:
+      - conv: {K: "${6 * filters_in}", F: 1, name: "unit${letter(index)}_expand"}
+      - conv: {K: "${filters_in}", F: 1, name: "unit${letter(index)}_project"}
+layers:
+  - conv: {K: "${filters(16)}", F: 3, P: same, name: stem}
+  - conv: {K: 24, F: 1, name: literal}
+  - unit: {filters_in: "${filters(16)}"}
+  - repeat:
+      times: "${repeats(1) - 1}"
+      layers:
+        - unit: {filters_in: "${filters(16)}", index: "${i + 1}"}
+"""
+
+
+@pytest.fixture()
+def explicit_file(tmp_path) -> Path:
+    path = tmp_path / "explicit.yaml"
+    path.write_text(EXPLICIT)
+    return path
+
+
+def local_filters(analysis) -> dict[str, int]:
+    return {node.local_name: analysis.layers[node.name].output_shape[-1] for node in analysis.graph.nodes
+            if node.op == "conv"}
+
+
+def test_filters_and_repeats_place_the_scale(explicit_file):
+    """filters(n) and repeats(n) apply the rules where the spec calls them; nothing else is scaled
+    (the expansion is 6 · filters(16) = 144, not round_filters(6 · 16 · 1.5) = 144 by chance: see the
+    literal 24, which stays), and a computed repeat count of 0 leaves its layers out."""
+    base = local_filters(check_file(explicit_file).analysis)
+    assert base == {"stem": 16, "literal": 24, "unita_expand": 96, "unita_project": 16}  # repeats(1) - 1 = 0
+    wide = local_filters(check_file(explicit_file, scale="wide").analysis)
+    assert wide == {"stem": 24, "literal": 24, "unita_expand": 144, "unita_project": 24,
+                    "unitb_expand": 144, "unitb_project": 24}  # repeats(1) = ceil(2.0) = 2
+
+
+def test_phi_is_efficientnets_compound_rule(explicit_file):
+    """phi 2: depth 1.2² = 1.44, width 1.1² = 1.21, resolution 1.15² = 1.3225 (32 -> 42.3 -> 42)."""
+    analysis = check_file(explicit_file, scale="compound").analysis
+    assert analysis.graph.input_shape == (42, 42, 3)
+    assert local_filters(analysis)["stem"] == round_filters(16, Scale(width=1.1**2)) == 24  # 19.36: 16 is >10 % down
+    assert "unitb_expand" in local_filters(analysis)  # ceil(1 × 1.44) = 2
+    assert Scale(phi=1, alpha=2.0).depth_factor == 2.0 and Scale(phi=0).width_factor == 1.0
+
+
+def test_resolution_multiplier(explicit_file):
+    assert check_file(explicit_file, scale="bigger").analysis.graph.input_shape == (48, 48, 3)
+
+
+@pytest.mark.parametrize("scale, message", [
+    ("{phi: 1, width: 1.2}", "phi sets width, depth and resolution itself, but width is given too"),
+    ("{alpha: 1.3}", "alpha only apply with phi"),
+    ("{resolution: 64, resolution_multiplier: 2.0}", "resolution (a size) or resolution_multiplier, not both"),
+    ("{phi: 30}", "must be a number from 0 to 20"),
+])
+def test_bad_compound_scales_are_diagnostics(tmp_path, scale, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\ninput: [8, 8, 1]\nscales:\n  x: {scale}\nlayers:\n  - conv: {{K: 8, F: 3}}\n")
+    checked = check_file(path)
+    assert not checked.ok and any(message in d.message for d in checked.errors), checked.errors
+    assert checked.errors[0].span is not None and checked.errors[0].span.line == 4
+
+
+def test_scale_functions_take_one_integer(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text('name: bad\ninput: [8, 8, 1]\nlayers:\n  - conv: {K: "${filters(8, 2)}", F: 3}\n'
+                    '  - conv: {K: 8, F: 3, name: "c${letter(26)}"}\n')
+    messages = [d.message for d in check_file(path).errors]
+    assert any("filters(...) takes one integer from 1" in m for m in messages), messages
+    assert any("letter(...) takes one integer from 0 to 25" in m for m in messages), messages
+
+
+def test_a_written_zero_repeat_is_still_an_error(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\ninput: [8, 8, 1]\nlayers:\n  - repeat: {times: 0, layers: [relu]}\n")
+    assert [d.code for d in check_file(path).errors] == ["integer-range"]
+
+
+def test_efficientnet_commands_at_two_scales(capsys):
+    """summary --scale and expand --scale show the scaled network; diff compares two scales."""
+    spec = str(ROOT / "specs" / "efficientnet_b0.yaml")
+    assert main(["summary", spec, "--scale", "b1"]) == 0
+    out = capsys.readouterr().out
+    assert "7,856,239" in out and "input (240, 240, 3)" in out and re.search(r"Scale:\s+b1", out)
+    assert main(["expand", spec, "--scale", "b2"]) == 0
+    expanded = check_text(capsys.readouterr().out, "expanded.yaml")
+    assert expanded.ok and expanded.analysis.total_params == 9_177_569
+    assert expanded.analysis.graph.input_shape == (260, 260, 3)
+    assert main(["diff", spec, spec, "--scale-a", "b1", "--scale-b", "b2", "--format", "json"]) == 1
+    import json
+
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    assert (totals["a"]["params"], totals["b"]["params"], totals["delta"]["params"]) == (
+        7_856_239, 9_177_569, 1_321_330)
+    # the paper's FLOPs (multiply-adds): B1 0.70 G, B2 1.0 G
+    assert (round(totals["a"]["macs"] / 1e9, 2), round(totals["b"]["macs"] / 1e9, 1)) == (0.69, 1.0)

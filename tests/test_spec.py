@@ -289,7 +289,7 @@ spec.yaml:10:32: error: dropout: name must be a name (a letter or '_', then lett
 spec.yaml:6:22: error: bad ${...} expression: function calls are not allowed in ${...}, but got __import__(...)
  6 |       - conv: {K: "${__import__('os')}", F: 3}
    |                      ^^^^^^^^^^
-  hint: the only functions are min(...) and max(...)
+  hint: the only functions are min, max, filters, repeats and letter
 spec.yaml:7:22: error: unknown parameter 'Kk' in ${Kk * 2}
  7 |       - conv: {K: "${Kk * 2}", F: "${K ^ 2}"}
    |                      ^^
@@ -297,7 +297,7 @@ spec.yaml:7:22: error: unknown parameter 'Kk' in ${Kk * 2}
 spec.yaml:7:40: error: bad ${...} expression: unexpected character '^' in ${...}
  7 |       - conv: {K: "${Kk * 2}", F: "${K ^ 2}"}
    |                                        ^
-  hint: use only numbers, parameter names, + - * // % **, comparisons, min(...), max(...) and parentheses
+  hint: use only numbers, parameter names, + - * // % **, comparisons, min, max, filters, repeats, letter and ()
 spec.yaml:8:29: error: bad ${...} expression: '/' is not integer division
  8 |       - dense: {units: "${K / 2}", bias: "is${K}"}
    |                             ^

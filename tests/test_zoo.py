@@ -403,15 +403,61 @@ EFFICIENTNET_STAGES = [  # Keras' layer name -> its output shape (from Efficient
     ("normalization", (224, 224, 3)), ("stem_activation", (112, 112, 32)),
     ("block1a_se_squeeze", (32,)), ("block1a_se_reshape", (1, 1, 32)), ("block1a_se_reduce", (1, 1, 8)),
     ("block1a_se_excite", (112, 112, 32)), ("block1a_project_bn", (112, 112, 16)),
-    ("block2a_dwconv_pad", (113, 113, 96)), ("block2b_add", (56, 56, 24)), ("block3b_add", (28, 28, 40)),
-    ("block4c_add", (14, 14, 80)), ("block5c_add", (14, 14, 112)), ("block6a_dwconv_pad", (17, 17, 672)),
+    ("block2a_dwconv", (56, 56, 96)), ("block2b_add", (56, 56, 24)), ("block3b_add", (28, 28, 40)),
+    ("block4c_add", (14, 14, 80)), ("block5c_add", (14, 14, 112)), ("block6a_dwconv", (7, 7, 672)),
     ("block6d_add", (7, 7, 192)), ("block7a_project_bn", (7, 7, 320)), ("top_activation", (7, 7, 1280)),
 ]
 
 
+def by_local_name(analysis: Analysis) -> dict[str, LayerFacts]:
+    """Layers by their own name (Keras' name), without the stage/template scope path."""
+    nodes = {node.local_name: analysis.layers[node.name] for node in analysis.graph.nodes}
+    assert len(nodes) == len(analysis.graph.nodes), "local names are unique, as Keras' are"
+    return nodes
+
+
 @pytest.mark.parametrize(("name", "shape"), EFFICIENTNET_STAGES)
 def test_efficientnet_b0_layers_have_keras_names_and_shapes(name, shape):
-    assert analysis_of("specs/efficientnet_b0.yaml").layers[name].output_shape == shape
+    assert by_local_name(analysis_of("specs/efficientnet_b0.yaml"))[name].output_shape == shape
+
+
+# keras.applications.EfficientNetB1 ... B7(weights=None), built with Keras 3.15 (JAX backend):
+# count_params(), trainable, non-trainable, input size. All seven also equal
+# reference.efficientnet(width, depth), Keras' construction rewritten from its source.
+EFFICIENTNET_COEFFICIENTS = {"b1": (1.0, 1.1), "b2": (1.1, 1.2), "b3": (1.2, 1.4), "b4": (1.4, 1.8),
+                             "b5": (1.6, 2.2), "b6": (1.8, 2.6), "b7": (2.0, 3.1)}
+EFFICIENTNET_SCALES = {
+    "b1": (7_856_239, 7_794_184, 62_055, 240), "b2": (9_177_569, 9_109_994, 67_575, 260),
+    "b3": (12_320_535, 12_233_232, 87_303, 300), "b4": (19_466_823, 19_341_616, 125_207, 380),
+    "b5": (30_562_527, 30_389_784, 172_743, 456), "b6": (43_265_143, 43_040_704, 224_439, 528),
+    "b7": (66_658_687, 66_347_960, 310_727, 600),
+}
+
+
+@pytest.mark.parametrize("scale", sorted(EFFICIENTNET_SCALES))
+def test_efficientnet_scales_are_keras_b1_to_b7(scale):
+    total, trainable, non_trainable, size = EFFICIENTNET_SCALES[scale]
+    result = check_file(ROOT / "specs/efficientnet_b0.yaml", scale=scale)
+    assert result.ok, [d.message for d in result.errors]
+    analysis = result.analysis
+    assert (analysis.total_params, analysis.trainable_params, analysis.non_trainable_params) == (
+        total, trainable, non_trainable)
+    assert analysis.graph.input_shape == (size, size, 3)
+    keras = reference.efficientnet(*EFFICIENTNET_COEFFICIENTS[scale])
+    assert (keras.trainable, keras.non_trainable) == (trainable, non_trainable)
+
+
+def test_efficientnet_b2_blocks_are_keras():
+    """B2 (width 1.1, depth 1.2): stage 1 gets a second block (ceil(1 x 1.2) = 2) with the skip
+    connection; the expansion conv has 6 x filters(in) filters, not filters(6 x in)."""
+    layers = by_local_name(check_file(ROOT / "specs/efficientnet_b0.yaml", scale="b2").analysis)
+    assert layers["block1b_add"].output_shape == (130, 130, 16)  # filters(16) = 16 (17.6 -> 16)
+    assert layers["block2a_expand_conv"].output_shape[-1] == 6 * 16
+    assert layers["block3a_expand_conv"].output_shape[-1] == 6 * 24  # filters(24) = 24 (26.4 -> 24)
+    assert layers["block4a_se_reduce"].output_shape[-1] == 48 // 4  # filters(40) = 48 (44 -> 48)
+    assert "block6e_add" in layers and "block6f_add" not in layers  # ceil(4 x 1.2) = 5 blocks: a ... e
+    assert layers["block6a_dwconv"].output_shape == (9, 9, 6 * 120)  # 17 -> 9: SAME = Keras' correct_pad
+    assert layers["top_activation"].output_shape == (9, 9, 1408)  # filters(1280) = 1408
 
 
 def test_efficientnet_b0_carries_its_preprocessing():
@@ -419,5 +465,5 @@ def test_efficientnet_b0_carries_its_preprocessing():
     assert [node.op for node in analysis.graph.nodes[1:3]] == ["rescaling", "normalization"]
     normalization = analysis.layers["normalization"]
     assert (normalization.trainable_params, normalization.non_trainable_params) == (0, 7)
-    squeezes = [name for name in analysis.layers if name.endswith("_se_excite")]
+    squeezes = [name for name in by_local_name(analysis) if name.endswith("_se_excite")]
     assert len(squeezes) == 16

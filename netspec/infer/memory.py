@@ -13,10 +13,16 @@ given batch size and optimizer:
   backward pass reads, counted once however many layers read it: the input of
   every layer with weights (conv, dense, batchnorm, layernorm: their weight
   gradients need it), of max pooling, LRN and multiply, and the output of
-  every activation function (its derivative is computed from it); dropout
-  keeps a one-byte mask per element; a conv or dense with its own
-  ``activation:`` keeps its output like an activation layer. Merges (add, concat), flatten,
-  zero_pad and average pooling are linear and keep nothing. 4 bytes per
+  every activation function; a conv or dense with its own ``activation:`` keeps its output like an
+  activation layer. Merges (add, concat), flatten, zero_pad and average
+  pooling are linear and keep nothing. On top of those, buffers that JAX's
+  derivative rules keep, each the size of the layer's output
+  (:data:`EXTRA_BUFFERS`, measured with ``benchmarks/memory_calibration.py``
+  on one-layer probes): batchnorm its normalised values (1); dropout its
+  random draw and its mask, both 4 bytes per element (2); an activation
+  the input its derivative reads (relu's ``x > 0``) or an intermediate (1),
+  swish also ``sigmoid(x)`` (2), gelu two intermediates (3); one fewer when
+  the activation follows a batchnorm, which XLA fuses into it. 4 bytes per
   element, times the batch size;
 * **batch**: the input images (4 bytes per element) and one int32 label per
   example;
@@ -43,7 +49,6 @@ from netspec.infer.facts import Analysis
 
 BYTES_PER_VALUE = 4  # float32
 LABEL_BYTES = 4  # one int32 label per example
-MASK_BYTES = 1  # dropout keeps a boolean mask
 
 OPTIMIZER_SLOTS = {"sgd": 0, "sgd+momentum": 1, "adam": 2, "adamw": 2, "rmsprop": 1, "rmsprop+momentum": 2,
                    "adagrad": 1}
@@ -52,6 +57,10 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 # ops whose backward pass reads their input / their output
 _READS_INPUT = {"conv", "depthwise_conv", "separable_conv", "dense", "batchnorm", "layernorm", "lrn", "multiply"}
 _READS_OUTPUT = {"activation"}
+# Buffers beyond those above, each the size of the layer's output, that the derivative keeps:
+# XLA's CPU memory analysis of one-layer probes (conv, LAYER, conv) grows by this many maps.
+EXTRA_BUFFERS = {"batchnorm": 1, "dropout": 2}
+ACTIVATION_BUFFERS = {"swish": 2, "gelu": 3}  # other activations: 1
 
 
 def optimizer_slots(name: str, momentum: float = 0.0) -> int:
@@ -132,6 +141,7 @@ class MemoryEstimate:
 def kept_outputs(analysis: Analysis) -> dict[str, int]:
     """Bytes per example of each node output the backward pass reads (see the module docstring)."""
     kept: dict[str, int] = {}
+    ops = {node.name: node.op for node in analysis.graph.nodes}
     for node in analysis.graph.nodes:
         facts = analysis.layers.get(node.name)
         if facts is None:
@@ -139,6 +149,9 @@ def kept_outputs(analysis: Analysis) -> dict[str, int]:
         activation = getattr(node.attrs, "activation", None)
         if node.op in _READS_OUTPUT or (activation is not None and activation.name != "linear"):
             kept[node.name] = BYTES_PER_VALUE * facts.activation_size
+        extra = _extra_buffers(node, activation, ops)
+        if extra:
+            kept[node.name + "#derivative"] = extra * BYTES_PER_VALUE * facts.activation_size
         reads_input = node.op in _READS_INPUT or (node.op in ("pool", "global_pool") and node.attrs.mode == "max")
         if reads_input:
             for source, shape in zip(node.inputs, facts.input_shapes):
@@ -147,9 +160,18 @@ def kept_outputs(analysis: Analysis) -> dict[str, int]:
         if node.op == "separable_conv":  # its depthwise result feeds the pointwise kernel's gradient
             kept[node.name + "#depthwise"] = BYTES_PER_VALUE * prod(facts.output_shape[:-1]) * \
                 facts.input_shapes[0][-1] * node.attrs.depth_multiplier
-        if node.op == "dropout" and node.attrs.rate > 0:
-            kept[node.name + "#mask"] = MASK_BYTES * facts.activation_size
     return kept
+
+
+def _extra_buffers(node, activation, ops: dict[str, str]) -> int:
+    """How many output-sized buffers beyond the kept inputs and outputs ``node``'s derivative keeps."""
+    if node.op == "dropout" and node.attrs.rate == 0:
+        return 0
+    if node.op != "activation" and (activation is None or activation.name == "linear"):
+        return EXTRA_BUFFERS.get(node.op, 0)
+    buffers = ACTIVATION_BUFFERS.get(activation.name, 1)
+    after_batchnorm = node.op == "activation" and len(node.inputs) == 1 and ops.get(node.inputs[0]) == "batchnorm"
+    return buffers - 1 if after_batchnorm else buffers
 
 
 def estimate(analysis: Analysis, batch_size: int, optimizer: str = "adam", momentum: float = 0.0,
@@ -162,7 +184,7 @@ def estimate(analysis: Analysis, batch_size: int, optimizer: str = "adam", momen
     >>> graph = load("name: t\\ninput: [8, 8, 1]\\nlayers: [conv: {K: 4, F: 3}, relu, flatten, dense: {units: 2}]\\n")
     >>> est = estimate(analysis_of(graph), batch_size=2, optimizer="sgd")
     >>> est.param_bytes, est.gradient_bytes, est.optimizer_bytes, est.activation_bytes
-    (1320, 1320, 0, 2304)
+    (1320, 1320, 0, 3456)
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, but got {batch_size}")
@@ -171,7 +193,7 @@ def estimate(analysis: Analysis, batch_size: int, optimizer: str = "adam", momen
     layers = []
     for name, facts in analysis.layers.items():
         trainable = 0 if name in frozen else facts.trainable_params
-        own = kept.get(name, 0) + kept.get(name + "#depthwise", 0) + kept.get(name + "#mask", 0)
+        own = sum(kept.get(name + part, 0) for part in ("", "#depthwise", "#derivative"))
         layers.append(LayerMemory(
             name=name, param_bytes=BYTES_PER_VALUE * facts.params, gradient_bytes=BYTES_PER_VALUE * trainable,
             optimizer_bytes=BYTES_PER_VALUE * trainable * slots, activation_bytes=batch_size * own))

@@ -13,7 +13,7 @@ network and are left out.
 
 from __future__ import annotations
 
-from netspec.ir import Graph, Node
+from netspec.ir import Graph, Node, UpsampleAttrs
 
 _DEFAULT_INIT = ("glorot_uniform", "zeros")
 
@@ -45,7 +45,14 @@ def _init(attrs) -> dict | None:
     kernel, bias = attrs.kernel_init, attrs.bias_init
     if (kernel, bias) == _DEFAULT_INIT:
         return None
-    return {"kernel": kernel, "bias": bias}
+    return {"kernel": _init_value(kernel), "bias": _init_value(bias)}
+
+
+def _init_value(name: str):
+    """An initialiser as the spec writes it: ``constant(-2.0)`` (the IR's name) is ``{constant: -2.0}``."""
+    if name.startswith("constant(") and name.endswith(")"):
+        return {"constant": float(name[len("constant("):-1])}
+    return name
 
 
 def _window(attrs, kernel_key: str = "F") -> dict:
@@ -69,8 +76,19 @@ def _item(node: Node) -> tuple[str, dict]:
         return op, args | _optional(activation=_activation(a.activation), init=_init(a))
     if op == "pool":
         return op, {"mode": a.mode} | _window(a)
+    if op == "conv_transpose":
+        return op, {"K": a.filters, "F": _axes(a.kernel), "S": _axes(a.strides), "P": _padding(a.padding),
+                    "bias": a.use_bias} | _optional(init=_init(a))
+    if isinstance(a, UpsampleAttrs):
+        return op, {"size": _axes(a.size), "interpolation": a.interpolation}
     if op == "global_pool":
-        return op, {"mode": a.mode}
+        return op, {"mode": a.mode} | ({"keepdims": True} if a.keepdims else {})
+    if op == "reshape":
+        return op, {"shape": list(a.shape)}
+    if op == "rescaling":
+        return op, {"scale": a.scale, "offset": a.offset}
+    if op == "normalization":  # None: adapted by netspec train, so left out
+        return op, _optional(mean=_numbers(a.mean), variance=_numbers(a.variance))
     if op == "dense":
         return op, {"units": a.units, "bias": a.use_bias} | _optional(activation=_activation(a.activation),
                                                                       init=_init(a))
@@ -93,6 +111,10 @@ def _item(node: Node) -> tuple[str, dict]:
     return op, {}  # add, multiply, flatten
 
 
+def _numbers(values: tuple[float, ...] | None) -> list[float] | None:
+    return None if values is None else list(values)
+
+
 def _optional(**values) -> dict:
     return {key: value for key, value in values.items() if value is not None}
 
@@ -101,7 +123,11 @@ def expanded_spec(graph: Graph) -> dict:
     """The network of ``graph`` as the data of a flat spec."""
     layers = []
     previous = "input"
+    preprocess = None
     for node in graph.nodes[1:]:
+        if node.op == "preprocess":  # the spec's top-level preprocess:, not an item
+            preprocess, previous = node.attrs.mode, node.name
+            continue
         kind, args = _item(node)
         args = {"name": flat_name(node.name), **args}
         if node.allow:
@@ -117,6 +143,8 @@ def expanded_spec(graph: Graph) -> dict:
     if graph.reference:
         spec["reference"] = graph.reference
     spec["input"] = list(graph.input_shape)
+    if preprocess is not None:
+        spec["preprocess"] = preprocess
     spec["layers"] = layers
     if graph.output != graph.nodes[-1].name:
         spec["output"] = flat_name(graph.output)

@@ -66,11 +66,17 @@ from netspec.resolve.lower import (
     text_of,
 )
 from netspec.resolve.reach import split_unused, unused_warning
-from netspec.resolve.scaling import scale_attrs, scale_filters, scale_input, scale_times, select_scale
+from netspec.resolve.scaling import (
+    Scaling,
+    scale_attrs,
+    scale_filters,
+    scale_input,
+    scale_times,
+    select_scale,
+)
 from netspec.spec.budget import spec_limits
 from netspec.spec.network import Item, Spec, TemplateCall, validate
 from netspec.spec.prepass import REPEAT_INDEX
-from netspec.spec.scales import Scale
 from netspec.spec.source import Path, SourceDoc, load_yaml
 from netspec.spec.values import NAME_PATTERN, describe, param_fits, param_kind
 
@@ -147,8 +153,9 @@ class _Pending:
 
 
 class _Resolver:
-    def __init__(self, spec: Spec, doc: SourceDoc, scale: Scale | None = None):
+    def __init__(self, spec: Spec, doc: SourceDoc, scale: Scaling | None = None):
         self.spec, self.doc, self.scale = spec, doc, scale
+        self.scaled = scale.functions() if scale is not None else None  # filters() and repeats() in ${...}
         self.nodes: list[Node] = []
         self.shapes: dict[str, tuple[int, ...] | None] = {}
         self.ranks: dict[str, int] = {}
@@ -176,7 +183,7 @@ class _Resolver:
         self.report(Diagnostic("error", code, message, span, hint, notes))
 
     def values(self, context: _Context) -> Values:
-        return Values(self.doc, dict(context.env), self.report, context.note)
+        return Values(self.doc, dict(context.env), self.report, context.note, self.scaled)
 
     def item_span(self, path: Path, kind: str) -> Span | None:
         """An item's position: its kind word (``conv`` in ``- conv: {...}``)."""
@@ -214,7 +221,8 @@ class _Resolver:
         graph = Graph(name=name, input_shape=input_shape, nodes=tuple(nodes), output=output,
                       source_path=self.doc.path, description=spec.description, reference=spec.reference,
                       train=spec.train)
-        graph.meta.update(budget=spec_limits(spec.budget, self.doc), scale=self.scale)
+        graph.meta.update(budget=spec_limits(spec.budget, self.doc),
+                          scale=self.scale.scale if self.scale is not None else None)
         if self.base_info is not None:
             graph.meta["base"] = self.base_info
         self.check_freeze(graph)

@@ -14,7 +14,7 @@ dilation=(1, 1), groups=1, use_bias=True, activation=None, kernel_init='glorot_u
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic_core import PydanticCustomError
@@ -66,8 +66,9 @@ class Values:
     """
 
     def __init__(self, doc: SourceDoc | None, env: dict[str, int], report: Callable[[Diagnostic], None],
-                 note: str | None = None):
+                 note: str | None = None, scaled: Mapping[str, Callable[[int], int]] | None = None):
         self.doc, self.env, self.report, self.note = doc, env, report, note
+        self.scaled = scaled  # filters(n) and repeats(n) under the chosen scale (netspec.resolve.scaling)
 
     def where(self, path: Path, key: bool = False) -> Span | None:
         """The span of ``path``; if its last key was written as an alias, of that alias."""
@@ -108,7 +109,7 @@ class Values:
     def evaluate(self, value: Expr) -> expr.Value | None:
         """The value of ``${...}`` in this instance's parameters, or None after reporting why not."""
         try:
-            return expr.evaluate(value.tree, self.env)
+            return expr.evaluate(value.tree, self.env, self.scaled)
         except expr.ExprError as problem:
             span = value.span
             if span is not None:

@@ -2,7 +2,10 @@
 
 The language is deliberately tiny: integer and decimal literals, ``true`` and
 ``false``, parameter names, ``+ - * // % **``, unary minus, the comparisons
-``< <= > >= == !=``, ``min(...)``, ``max(...)`` and parentheses. It is
+``< <= > >= == !=``, ``min(...)``, ``max(...)``, the scale functions
+``filters(n)`` and ``repeats(n)`` (``n`` after the chosen scale's width or
+depth rule; ``n`` itself unscaled), ``letter(i)`` (``a`` for 0, ``b`` for 1,
+..., for names such as Keras' ``block2b``) and parentheses. It is
 tokenised and parsed by hand (recursive descent) and evaluated by walking the
 tree, never by ``eval``, so ``${__import__('os')}`` is just a syntax error.
 
@@ -31,13 +34,15 @@ callers can point a diagnostic at the offending character inside the YAML.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 MAX_LENGTH = 200  # characters inside one ${...}
 MAX_DEPTH = 32  # nested parentheses / unary minus
 MAX_DIGITS = 12  # of an integer literal
 MAX_MAGNITUDE = 10**15  # of any intermediate value
-FUNCTIONS = ("min", "max")
+FUNCTIONS = ("min", "max", "filters", "repeats", "letter")
+SCALE_FUNCTIONS = ("filters", "repeats")  # their values depend on the scale: the caller supplies them
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 Value = int | float | bool | str
 
@@ -89,7 +94,7 @@ class BinaryOp:
 
 @dataclass(frozen=True)
 class Call:
-    function: str  # min or max
+    function: str  # one of FUNCTIONS
     arguments: tuple[Tree, ...]
     offset: int
     length: int
@@ -143,12 +148,12 @@ def _tokenize(text: str) -> list[_Token]:
         position = match.end()
 
 
-_ALLOWED = "use only numbers, parameter names, + - * // % **, comparisons, min(...), max(...) and parentheses"
+_ALLOWED = "use only numbers, parameter names, + - * // % **, comparisons, min, max, filters, repeats, letter and ()"
 
 
 def _call(name: _Token) -> ExprError:
     return ExprError(f"function calls are not allowed in ${{...}}, but got {name.text}(...)", name.offset,
-                     len(name.text), hint="the only functions are min(...) and max(...)")
+                     len(name.text), hint="the only functions are min, max, filters, repeats and letter")
 
 
 def _bad_character(text: str, position: int) -> ExprError:
@@ -164,7 +169,7 @@ def _bad_character(text: str, position: int) -> ExprError:
 # --- parser: comparison := arith (("<" | "<=" | ">" | ">=" | "==" | "!=") arith)? ;
 #             arith := term (("+" | "-") term)* ; term := unary (("*" | "//" | "%") unary)* ;
 #             unary := "-" unary | "+" unary | power ; power := atom ("**" unary)? ;
-#             atom := number | true | false | name | (min | max) "(" comparison ("," comparison)* ")"
+#             atom := number | true | false | name | function "(" comparison ("," comparison)* ")"
 #                   | "(" comparison ")"
 
 
@@ -341,8 +346,9 @@ def _operand(value: Value, tree: Tree, wanted: str, integer: bool = False) -> No
                         tree.offset, tree.length)
 
 
-def evaluate(tree: Tree, env: dict[str, Value]) -> Value:
-    """The value of ``tree`` with parameters from ``env``.
+def evaluate(tree: Tree, env: dict[str, Value], scaled: Mapping[str, Callable[[int], int]] | None = None) -> Value:
+    """The value of ``tree`` with parameters from ``env``; ``scaled`` gives ``filters`` and
+    ``repeats`` under a scale (missing: the identity, as in an unscaled network).
 
     ``//`` and ``%`` follow Python (floor division). Raises :class:`ExprError`
     for an unknown name, a value of the wrong type for its operator, division
@@ -350,6 +356,8 @@ def evaluate(tree: Tree, env: dict[str, Value]) -> Value:
 
     >>> evaluate(parse("7 // -2"), {})
     -4
+    >>> evaluate(parse("6 * filters(40)"), {}), evaluate(parse("6 * filters(40)"), {}, {"filters": lambda n: n + 8})
+    (240, 288)
     """
     if isinstance(tree, Number):
         return tree.value
@@ -358,13 +366,13 @@ def evaluate(tree: Tree, env: dict[str, Value]) -> Value:
             raise ExprError(f"unknown parameter '{tree.name}'", tree.offset, tree.length)
         return env[tree.name]
     if isinstance(tree, Negate):
-        value = evaluate(tree.operand, env)
+        value = evaluate(tree.operand, env, scaled)
         if not _is_number(value):
             raise ExprError(f"'-' needs a number, but got {kind_of(value)} ({value!r})", tree.offset, 1)
         return -value  # type: ignore[operator]
     if isinstance(tree, Call):
-        return _call_value(tree, [evaluate(argument, env) for argument in tree.arguments])
-    left, right = evaluate(tree.left, env), evaluate(tree.right, env)
+        return _call_value(tree, [evaluate(argument, env, scaled) for argument in tree.arguments], scaled or {})
+    left, right = evaluate(tree.left, env, scaled), evaluate(tree.right, env, scaled)
     if tree.operator in ("==", "!="):
         if _is_number(left) != _is_number(right) or (not _is_number(left) and type(left) is not type(right)):
             raise ExprError(f"'{tree.operator}' compares values of one kind, but got {kind_of(left)} and "
@@ -404,12 +412,28 @@ def _power(base: int | float, exponent: int | float, tree: BinaryOp) -> int | fl
     return base**exponent
 
 
-def _call_value(tree: Call, arguments: list[Value]) -> Value:
+def _call_value(tree: Call, arguments: list[Value], scaled: Mapping[str, Callable[[int], int]]) -> Value:
+    if tree.function in SCALE_FUNCTIONS or tree.function == "letter":
+        return _one_integer_call(tree, arguments, scaled)
     for argument in arguments:
         if not _is_number(argument):
             raise ExprError(f"{tree.function}(...) takes numbers, but got {kind_of(argument)} ({argument!r})",
                             tree.offset, tree.length)
     return (min if tree.function == "min" else max)(arguments)  # type: ignore[type-var]
+
+
+def _one_integer_call(tree: Call, arguments: list[Value], scaled: Mapping[str, Callable[[int], int]]) -> Value:
+    """filters(n), repeats(n) (n >= 1) and letter(i) (0 <= i < 26): one integer argument each."""
+    low, high = (0, 25) if tree.function == "letter" else (1, MAX_MAGNITUDE)
+    if len(arguments) != 1 or isinstance(arguments[0], bool) or not isinstance(arguments[0], int) \
+            or not low <= arguments[0] <= high:
+        got = ", ".join(repr(argument) for argument in arguments)
+        raise ExprError(f"{tree.function}(...) takes one integer from {low} to {high:,}, but got ({got})",
+                        tree.offset, tree.length)
+    if tree.function == "letter":
+        return chr(ord("a") + arguments[0])
+    rule = scaled.get(tree.function)
+    return arguments[0] if rule is None else rule(arguments[0])
 
 
 # --- ${...} inside YAML strings ----------------------------------------------------------

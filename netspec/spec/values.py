@@ -183,7 +183,19 @@ def integer_type(minimum: int | None, maximum: int | None, meaning: str) -> Any:
 
 POSITIVE = f"a positive integer (at most {MAX_SIZE:,})"
 Size = integer_type(1, MAX_SIZE, POSITIVE)
-Times = integer_type(1, MAX_TIMES, f"a positive integer (at most {MAX_TIMES})")
+_TIMES = f"a positive integer (at most {MAX_TIMES})"
+_COMPUTED_TIMES = f"an integer from 0 to {MAX_TIMES} (a computed 0 leaves the layers out)"
+
+
+def _times(value: Any) -> int | Expr:
+    """A repeat's times: written, 1 to MAX_TIMES (0 would be a typo); computed by ``${...}`` it may
+    be 0, which makes a repeat a conditional block (``${repeats(1) - 1}`` more blocks after the first)."""
+    if isinstance(value, Expr):
+        return value.bounded(0, MAX_TIMES, _COMPUTED_TIMES)
+    return _integer(1, MAX_TIMES, _TIMES)(value)
+
+
+Times = Annotated[int, PlainValidator(_times), WithJsonSchema(_integer_schema(0, MAX_TIMES))]
 PARAM_MEANING = "an integer, a number, true/false or a string"
 
 
