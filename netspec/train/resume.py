@@ -19,10 +19,11 @@ from netspec.diagnostics import NetspecError, error, render
 from netspec.ir import Graph
 from netspec.train import agreement, fingerprint, multihost, rundir
 from netspec.train.adapt import adapt_normalization, layers_to_adapt
+from netspec.train.plan import Plan
 from netspec.train.resolved_spec import resolved_spec_text
 from netspec.train.run_lock import claim_new, lock_existing
 from netspec.train.rundir import read_run, read_run_file, recorded_settings, run_folder_of
-from netspec.train.session import BEST, LAST, Session, settings
+from netspec.train.session import BEST, LAST, Session
 from netspec.train.transfer import initialize_from
 from netspec.version import __version__
 
@@ -51,20 +52,19 @@ def check_data(graph: Graph, dataset, session: Session, display) -> None:
                         f"sources give them), but the training data goes up to {float(dataset.train.x.max()):g}")
 
 
-def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dict[str, Any],
+def open_session(graph: Graph, dataset, plan: Plan, *, out=None,
                  data_source: str | None = None, data_options: dict[str, Any] | None = None,
                  save: bool = True, display=None,
                  spec_text: str | None = None, allow_changes: bool = False) -> Session:
-    """A session ready to train ``graph`` on ``dataset`` (see the module docstring)."""
-    run: dict[str, Any] | None = None
+    """A session ready to train ``graph`` on ``dataset`` as ``plan`` says (see the module docstring)."""
     if multihost.is_multiprocess():
         agreement.check_same_data(dataset)
-    if resume is not None:
-        directory: Path | None = Path(resume)
-        run = read_run(directory)
-        base = recorded_settings(run, directory)
-        train = settings(graph, overrides, base)
-        changes = fingerprint.setting_changes(base.model_dump(mode="json"), train.model_dump(mode="json"))
+    train, resumed = plan.train, plan.resumed
+    resume = resumed.directory if resumed is not None else None
+    if resumed is not None:
+        directory: Path | None = resumed.directory
+        run = resumed.run
+        changes = fingerprint.setting_changes(resumed.recorded.model_dump(mode="json"), train.model_dump(mode="json"))
         problems = [problem for problem in (fingerprint.network_problem(graph, run.get("fingerprints") or {}),
                                             fingerprint.settings_problem(changes, allow_changes)) if problem]
         if problems:
@@ -76,7 +76,6 @@ def open_session(graph: Graph, dataset, *, out=None, resume=None, overrides: dic
                 hint=f"resume with the same data (--data {run.get('data')}) and --val-split")])
         standardizer = read_standardizer(directory)
     else:
-        train = settings(graph, overrides)
         directory = None
         standardizer = Standardizer.fit(dataset.train.x, train.standardize)
     if len(dataset.train) < train.batch_size:

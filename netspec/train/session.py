@@ -30,7 +30,7 @@ from netspec.train import checkpoint, multihost, rundir
 from netspec.train.batches import eval_batches, steps_per_epoch
 from netspec.train.head import split_output_activation
 from netspec.train.losses import apply_head, kernel_penalty, make_loss, make_metrics
-from netspec.train.optim import make_optimizer
+from netspec.train.optim import make_optimizer, make_schedule
 from netspec.train.safe_save import guarded_write, refuse_non_finite
 from netspec.train.sharding import check_batch_size
 from netspec.train.step import StepConfig, Steps, zero_totals
@@ -38,8 +38,6 @@ from netspec.train.transfer import freeze_batchnorm, frozen_layers, trainable_fi
 
 LAST, BEST = "last", "best"
 PLOT_EVERY_EPOCH_SECONDS = 20.0
-# Overrides with a friendlier name than their place in TrainSpec.
-OVERRIDE_ALIASES = {"lr": "optimizer.lr", "optimizer": "optimizer.name", "schedule": "schedule.name"}
 
 
 def choose_loss(train: TrainSpec, head: str | None, output_shape: tuple[int, ...], task: str | None) -> str:
@@ -59,18 +57,12 @@ def choose_loss(train: TrainSpec, head: str | None, output_shape: tuple[int, ...
     return "binary_cross_entropy" if output_shape[-1:] == (1,) else "cross_entropy"
 
 
-def resolve_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    """``lr=`` -> ``optimizer.lr``; ``optimizer="adam"`` -> ``optimizer.name`` (a dict replaces the section)."""
-    return {(key if isinstance(value, dict) else OVERRIDE_ALIASES.get(key, key)): value
-            for key, value in overrides.items()}
-
-
 def settings(graph: Graph, overrides: dict[str, Any], base: TrainSpec | None = None) -> TrainSpec:
     """The spec's ``train:`` section (or ``base``) with command-line overrides, validated."""
     from pydantic import ValidationError
 
     try:
-        return with_overrides(base if base is not None else graph.train, resolve_overrides(overrides))
+        return with_overrides(base if base is not None else graph.train, overrides)
     except ValidationError as exc:
         raise NetspecError([_override_problem(problem) for problem in exc.errors()]) from None
 
@@ -127,7 +119,8 @@ class Session:
 
         self.frozen = frozen_layers(graph, train.freeze)
         model = build(self.logits_graph, seed=train.seed)
-        optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch),
+        self.schedule = make_schedule(train, self.steps_per_epoch)  # the optimizer's, shown in the history
+        optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch, self.schedule),
                                   wrt=trainable_filter(self.logits_graph, self.frozen))
         metrics = make_metrics(train.metrics, self.loss_name)
         self.config = StepConfig(
@@ -146,7 +139,6 @@ class Session:
         self.opt_state = self.placement.replicate(self.steps.opt_state)
         self.metric_names = list(metrics)
         self.totals = self.placement.replicate(zero_totals(self.metric_names))
-        self.schedule = make_schedule_for_display(train, self.steps_per_epoch)
         # position
         self.epoch = 0
         self.step_in_epoch = 0
@@ -406,12 +398,6 @@ class Session:
         if last is not None:
             run["test_last"] = last
         rundir.write_json(path, run)
-
-
-def make_schedule_for_display(train: TrainSpec, steps: int):
-    from netspec.train.optim import make_schedule
-
-    return make_schedule(train, steps)
 
 
 def _make_augment(train: TrainSpec):
