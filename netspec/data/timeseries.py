@@ -135,10 +135,10 @@ def chronological(
                 "a smaller window or a different --val-split",
             )
 
-    def shape_inputs(split: Split | None) -> Split | None:
-        return None if split is None else Split(conform(split.x, input_shape), split.y)
+    def shape_inputs(split: Split) -> Split:
+        return Split(conform(split.x, input_shape), split.y)
 
-    return shape_inputs(train), shape_inputs(val)
+    return shape_inputs(train), None if val is None else shape_inputs(val)
 
 
 def _number(text: str) -> float | None:
@@ -150,6 +150,23 @@ def _number(text: str) -> float | None:
 
 def read_columns(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
     """(numeric column names, values ``(L, C)`` float32, ignored column names) of a csv file."""
+    rows = _nonblank_rows(path)
+    width = len(rows[0][1])
+    has_header = _has_header(rows)
+    names = [cell.strip() for cell in rows[0][1]] if has_header else [f"column {i + 1}" for i in range(width)]
+    body = rows[1:] if has_header else rows
+    keep = _numeric_columns(path, body, names, width)
+    values = _values(path, body, keep)
+    ignored = [names[c] for c in range(width) if c not in keep]
+    return [names[c] for c in keep], values, ignored
+
+
+Row = tuple[int, list[str]]  # (line number, cells)
+
+
+def _nonblank_rows(path: Path) -> list[Row]:
+    """The csv file's rows that hold anything, with their line numbers; a diagnostic when it
+    cannot be read or holds none."""
     from netspec.spec.file_limits import check_regular
 
     try:
@@ -166,28 +183,38 @@ def read_columns(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
         raise data_error("data-corrupt", f"cannot read {path}: {exc}") from None
     if not rows:
         raise data_error("data-empty", f"{path} holds no rows")
-    width = len(rows[0][1])
+    return rows
+
+
+def _has_header(rows: list[Row]) -> bool:
+    """A header names numeric columns: text above a number (a date column alone is not a header)."""
     first, second = rows[0][1], rows[1][1] if len(rows) > 1 else rows[0][1]
-    # A header names numeric columns: text above a number (a date column alone is not a header).
-    has_header = any(
+    return any(
         _number(cell) is None and c < len(second) and _number(second[c]) is not None
         for c, cell in enumerate(first)
     )
-    names = [cell.strip() for cell in rows[0][1]] if has_header else [f"column {i + 1}" for i in range(width)]
-    body = rows[1:] if has_header else rows
+
+
+def _numeric_columns(path: Path, body: list[Row], names: list[str], width: int) -> list[int]:
+    """The columns holding a number anywhere; a diagnostic at the first ragged row or at a
+    cell of such a column that is not a number."""
     for number, row in body:
         if len(row) != width:
             raise _cell_error(
                 path, number, row, None, f"row has {len(row)} fields but the first row has {width}"
             )
-    cells = [[_number(cell) for cell in row] for _, row in body]
-    keep = [c for c in range(width) if any(row[c] is not None for row in cells)]
+    keep = [c for c in range(width) if any(_number(row[c]) is not None for _, row in body)]
     for number, row in body:
         for c in keep:
             if _number(row[c]) is None:
                 raise _cell_error(path, number, row, c, f"'{row[c]}' in column '{names[c]}' is not a number")
-    values = np.array([[row[c] for c in keep] for row in cells], dtype=np.float32).reshape(
-        len(cells), len(keep)
+    return keep
+
+
+def _values(path: Path, body: list[Row], keep: list[int]) -> np.ndarray:
+    """The kept columns as float32 ``(L, C)``; a diagnostic when there are none or one is not finite."""
+    values = np.array([[_number(row[c]) for c in keep] for _, row in body], dtype=np.float32).reshape(
+        len(body), len(keep)
     )
     if not keep or not len(values):
         raise data_error(
@@ -197,8 +224,7 @@ def read_columns(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
         where = int(np.argwhere(~np.isfinite(values))[0][0])
         number, row = body[where]
         raise _cell_error(path, number, row, None, "the row holds a non-finite value (nan or inf)")
-    ignored = [names[c] for c in range(width) if c not in keep]
-    return [names[c] for c in keep], values, ignored
+    return values
 
 
 def _cell_error(path: Path, line: int, row: list[str], column: int | None, message: str) -> NetspecError:
