@@ -185,7 +185,7 @@ def _loop(session: Session, display: Display, interrupt: _Interrupt, max_steps: 
                     now = time.monotonic()
                     if session.placement.refresh_due(now - last_refresh, session.global_step, REFRESH_SECONDS):
                         last_refresh = now
-                        live = session.running_means()
+                        live: dict[str, float | None] = dict(session.running_means())
                         _check_finite(session, live, display)
                         live["images_per_s"] = session.throughput(now - started)
                         display.update(session.step_in_epoch, live)
