@@ -373,7 +373,7 @@ class Graph:
     source_path: str | None = None
     description: str | None = None
     reference: str | None = None  # the published reference a zoo spec reproduces
-    train: object | None = None  # netspec.trainspec.TrainSpec, when the spec has a train: section
+    train: object | None = None  # netspec.spec.train.TrainSpec, when the spec has a train: section
     meta: dict = field(default_factory=dict, compare=False)
 
     def node(self, name: str) -> Node:

@@ -1,6 +1,6 @@
 """Statements of each block and the classes that blocks share.
 
-Every :class:`~netspec.emit_blocks.Block` becomes a list of
+Every :class:`~netspec.emit.blocks.Block` becomes a list of
 :class:`Statement` (one per node or inner block). Blocks whose statements
 have the same structure share one :class:`BlockClass`; the integers that
 differ between its instances (channel counts, strides: the ``slots`` of
