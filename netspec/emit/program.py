@@ -314,6 +314,7 @@ class Writer:
         def visit(block: Block, path: tuple[str, ...]) -> None:
             for statement in self.table.statements[id(block)]:
                 if statement.child is not None:
+                    assert statement.attribute is not None  # a block's statement is an attribute of its module
                     visit(statement.child, path + (statement.attribute,))
                     continue
                 captures[statement.node.name] = (path, statement.key)
