@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypedDict
 
 from netspec.diagnostics import Diagnostic, NetspecError, Span, did_you_mean, position
 from netspec.ir import (
@@ -176,10 +176,11 @@ class _Resolver:
             op, attrs = lower_preprocess(spec.preprocess)
             first = self.add_node("preprocess", op, attrs, ("input",), self.doc.span(("preprocess",)), _Context())
         if spec.base is not None:  # another spec's layers, then ours (netspec.resolve.compose)
-            first = expand_base(self, spec.base, first, own_preprocess=spec.preprocess is not None,
-                                context=_Context(), load=self.load_base)
-            if first is None:
+            head_input = expand_base(self, spec.base, first, own_preprocess=spec.preprocess is not None,
+                                     context=_Context(), load=self.load_base)
+            if head_input is None:
                 return None, sorted(self.diagnostics, key=position)
+            first = head_input
         try:
             last = self.expand_list(spec.layers, ("layers",), _Context(), first)
         except _TooLarge:
@@ -416,8 +417,8 @@ class _Resolver:
         gives the conv the body's channels, and decides whether the add takes it); () after an error."""
         spatial = self.rank(source) - 1
         convs = [node for node in body_nodes if isinstance(node.attrs, ConvAttrs)]
-        channels = next((getattr(node.attrs, "filters", None) for node in reversed(body_nodes)
-                         if hasattr(node.attrs, "filters")), 0)
+        channels: int = next((node.attrs.filters for node in reversed(body_nodes)
+                              if hasattr(node.attrs, "filters")), 0)
         if spatial < 1:
             self.error("projection", "cannot build a projection shortcut here: the block input has no "
                                      "spatial axes", span, context, hint="give shortcut: a list of layers")
@@ -573,12 +574,21 @@ def _output_rank(op: str, attrs: Attrs, input_ranks: list[int]) -> int:
     return input_ranks[0] if input_ranks else 1
 
 
-def _inits(own, network) -> dict[str, str]:
-    chosen = {}
-    for part in ("kernel", "bias"):
-        name = getattr(own, part, None) or getattr(network, part, None)
-        if name is not None:
-            chosen[f"{part}_init"] = name
+class _Inits(TypedDict, total=False):
+    """The initializers a layer names (its own, else the network's ``init:``), as attrs keywords."""
+
+    kernel_init: str
+    bias_init: str
+
+
+def _inits(own, network) -> _Inits:
+    chosen = _Inits()
+    kernel = getattr(own, "kernel", None) or getattr(network, "kernel", None)
+    if kernel is not None:
+        chosen["kernel_init"] = kernel
+    bias = getattr(own, "bias", None) or getattr(network, "bias", None)
+    if bias is not None:
+        chosen["bias_init"] = bias
     return chosen
 
 
