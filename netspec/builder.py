@@ -56,9 +56,15 @@ def run_source(source: str, filename: str, namespace: dict) -> None:
 def _free_filename(name: str, source: str) -> str:
     """``<netspec:NAME>``, numbered when another build of that name has other source."""
     filename, count = f"<netspec:{name}>", 2
-    while filename in linecache.cache and "".join(linecache.cache[filename][2]) != source:
+    while filename in linecache.cache and _cached_source(filename) != source:
         filename, count = f"<netspec:{name}#{count}>", count + 1
     return filename
+
+
+def _cached_source(filename: str) -> str | None:
+    """The source linecache holds for ``filename`` (None for a lazy entry not read yet)."""
+    entry = linecache.cache[filename]
+    return "".join(entry[2]) if len(entry) == 4 else None
 
 
 _RECENT: OrderedDict[str, Compiled] = OrderedDict()

@@ -340,6 +340,28 @@ class Node:
 
 
 @dataclass(frozen=True)
+class PendingShortcut:
+    """A residual shortcut whose form depends on shapes, which resolution does not know:
+    ``resolve`` leaves the ``add`` taking ``(body, source)`` and this record in
+    ``Graph.meta[SHORTCUTS]`` under the add's name; ``infer`` decides when it reaches the add.
+
+    ``projection`` (a 1x1 conv, then a batchnorm when the body has one) is put in front of the
+    add, its conv given the body's output channels (``filters`` is the body's last filters, the
+    fallback when the body's shape is unknown), when the body changes the shape or ``always``
+    (``shortcut: projection``); otherwise the shortcut stays the identity. ``renames`` are the
+    names the nodes after it take when the projection is inserted (a causal block numbers its
+    convs in order, the projection among them).
+    """
+
+    projection: tuple[Node, ...]
+    always: bool = False
+    renames: tuple[tuple[str, str], ...] = ()
+
+
+SHORTCUTS = "pending_shortcuts"  # Graph.meta key: {add node name: PendingShortcut}, until infer settles them
+
+
+@dataclass(frozen=True)
 class Graph:
     """A resolved network. ``nodes[0]`` is the input node; ``output`` names
     the node whose value the network returns (the last item by default)."""
@@ -351,7 +373,7 @@ class Graph:
     source_path: str | None = None
     description: str | None = None
     reference: str | None = None  # the published reference a zoo spec reproduces
-    train: object | None = None  # netspec.trainspec.TrainSpec, when the spec has a train: section
+    train: object | None = None  # netspec.spec.train.TrainSpec, when the spec has a train: section
     meta: dict = field(default_factory=dict, compare=False)
 
     def node(self, name: str) -> Node:

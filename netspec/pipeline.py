@@ -87,11 +87,24 @@ def resolve_text(text: str, path: str, scale: str | None = None) -> tuple[Graph 
     diagnostics += found
     if spec is None:
         return None, diagnostics
-    graph, found = resolve_spec(spec, doc, scale)
+    graph, found = resolve_spec(spec, doc, scale, load_base=_load_base)
     diagnostics += found
     if any(diagnostic.is_error for diagnostic in diagnostics):
         return None, diagnostics
     return graph, diagnostics
+
+
+def _load_base(path: str) -> Graph:
+    """The resolved, shape-checked graph of a ``base:`` spec file (at no scale); raises
+    :class:`~netspec.diagnostics.NetspecError` with every diagnostic when it has errors."""
+    graph, diagnostics = resolve_text(Path(path).read_text(encoding="utf-8"), path)
+    if graph is None or any(diagnostic.is_error for diagnostic in diagnostics):
+        raise NetspecError(diagnostics)
+    analysis = infer(graph)
+    if analysis.errors:
+        raise NetspecError(analysis.diagnostics)
+    analysis.graph.meta["analysis"] = analysis
+    return analysis.graph
 
 
 def check_text(text: str, path: str = "<spec>", scale: str | None = None, budget: tuple[Limit, ...] = ()) -> Checked:
@@ -104,8 +117,8 @@ def check_text(text: str, path: str = "<spec>", scale: str | None = None, budget
     graph, diagnostics = resolve_text(text, path, active_scale(scale))
     if graph is None:
         return Checked(path, None, None, tuple(diagnostics))
-    analysis = checked_analysis(infer(graph), budget)
-    return Checked(path, graph, analysis, tuple(diagnostics) + tuple(analysis.diagnostics))
+    analysis = checked_analysis(infer(graph), budget)  # infer settles pending shortcuts: its graph is the model
+    return Checked(path, analysis.graph, analysis, tuple(diagnostics) + tuple(analysis.diagnostics))
 
 
 def check_file(path: str | Path, scale: str | None = None, budget: tuple[Limit, ...] = ()) -> Checked:
@@ -124,7 +137,7 @@ def analyze(source: str | Path | Graph, scale: str | None = None) -> Checked:
     """Run the static pipeline on a path, spec text, or an already resolved Graph."""
     if isinstance(source, Graph):
         analysis = infer(source)
-        return Checked(source.source_path or source.name, source, analysis, analysis.diagnostics)
+        return Checked(source.source_path or source.name, analysis.graph, analysis, analysis.diagnostics)
     if _looks_like_text(source):
         return check_text(str(source), scale=scale)
     return check_file(source, scale)

@@ -23,9 +23,7 @@ STAGES: list[tuple[str, ...]] = [
     ("netspec.version", "netspec.diagnostics"),
     ("netspec.ir", "netspec.ops"),
     ("netspec.spec",),
-    # per-op shape rules and the records they fill; resolve needs shapes for `shortcut: auto`
-    ("netspec.infer.shapes", "netspec.infer.rules", "netspec.infer.facts", "netspec.infer.recovery"),
-    ("netspec.resolve",),
+    ("netspec.resolve",),  # knows no shapes: infer settles `shortcut: auto` (netspec.infer.shortcuts)
     ("netspec.infer",),
     ("netspec.pipeline",),
     ("netspec.report", "netspec.emit"),

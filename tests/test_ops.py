@@ -67,6 +67,21 @@ def test_every_op_is_built_and_compared_with_its_static_shapes():
     assert set(OPS) - ops_in_the_zoo() == set()
 
 
+def test_every_op_has_a_type_label():
+    """The label column: every op in the zoo labels its nodes, and a label shows the op, not a
+    placeholder (an op's attrs missing from its label would raise or print None)."""
+    from netspec.report.summary import type_label
+
+    labelled: set[str] = set()
+    for path in SPECS:
+        for node in load(path).nodes:
+            label = type_label(node)
+            assert label and "None" not in label, (node.name, label)
+            labelled.add(node.op)
+    assert labelled == set(OPS)
+    assert all(callable(op.label) for op in OPS.values())
+
+
 def test_every_layer_kind_has_a_line_in_the_language_reference():
     text = (ROOT / "docs" / "language.md").read_text()
     missing = [kind for kind in LAYER_ARGS if not re.search(rf"`{kind}\b", text)]

@@ -49,6 +49,13 @@ def problems_of(text: str) -> str:
     return render(problems)
 
 
+def model(text: str) -> Graph:
+    """The resolved graph with its pending shortcuts settled, as inference leaves it: the model."""
+    from netspec.infer.rules import infer
+
+    return infer(resolve(text)).graph
+
+
 def summary(graph: Graph) -> list[tuple[str, str, tuple[str, ...]]]:
     return [(node.name, node.op, node.inputs) for node in graph.nodes]
 
@@ -138,7 +145,7 @@ BOTTLENECK = """\
 
 
 def test_residual_bottleneck_template_with_repeat() -> None:
-    graph = resolve(BOTTLENECK)
+    graph = model(BOTTLENECK)
     names = [node.name for node in graph.nodes]
     first = [name for name in names if name.startswith("bottleneck_1/")]
     assert first == [
@@ -285,7 +292,7 @@ def test_inception_branches_and_concat() -> None:
     ("[conv: {K: 8, F: 1}, batchnorm]", ("residual_1/conv2d_2", "residual_1/shortcut/batchnorm_1")),
 ])
 def test_residual_shortcuts(shortcut: str, expected: tuple[str, str]) -> None:
-    graph = resolve(f"""\
+    graph = model(f"""\
         input: [16, 16, 8]
         layers:
           - residual:
@@ -299,7 +306,7 @@ def test_residual_shortcuts(shortcut: str, expected: tuple[str, str]) -> None:
 
 
 def test_auto_shortcut_projects_with_the_body_stride_and_channels() -> None:
-    graph = resolve("""\
+    graph = model("""\
         input: [15, 15, 8]
         layers:
           - residual:
@@ -317,12 +324,31 @@ def test_auto_shortcut_projects_with_the_body_stride_and_channels() -> None:
 
 def test_auto_shortcut_falls_back_to_identity_when_shapes_are_unknown() -> None:
     """A body that cannot be shaped (F=9 on 4x4) is infer's error to report, at the conv."""
-    graph = resolve("input: [4, 4, 8]\nlayers:\n  - residual: {body: [conv: {K: 8, F: 9}]}\n")
+    graph = model("input: [4, 4, 8]\nlayers:\n  - residual: {body: [conv: {K: 8, F: 9}]}\n")
     assert graph.nodes[-1].inputs == ("residual_1/conv2d_1", "input")
 
 
+def test_resolution_leaves_auto_shortcuts_to_inference() -> None:
+    """Resolution knows no shapes: the add takes (body, input) and the projection waits in the
+    graph's meta until infer, which has the shapes, inserts it (16 -> 32 channels here)."""
+    from netspec.infer.rules import infer
+    from netspec.ir import SHORTCUTS
+
+    text = "input: [8, 8, 16]\nlayers:\n  - residual: {body: [conv: {K: 32, F: 3, P: same}, batchnorm]}\n"
+    resolved = resolve(text)
+    assert resolved.nodes[-1].inputs == ("residual_1/batchnorm_1", "input")
+    (pending,) = resolved.meta[SHORTCUTS].values()
+    assert [node.name for node in pending.projection] == ["residual_1/shortcut/conv2d_1",
+                                                          "residual_1/shortcut/batchnorm_1"]
+    settled = infer(resolved)
+    assert settled.graph.nodes[-1].inputs == ("residual_1/batchnorm_1", "residual_1/shortcut/batchnorm_1")
+    assert settled.graph.node("residual_1/shortcut/conv2d_1").attrs.filters == 32
+    assert SHORTCUTS not in settled.graph.meta and not settled.errors
+    assert infer(settled.graph).graph.nodes == settled.graph.nodes  # settling twice changes nothing
+
+
 def test_causal_block() -> None:
-    graph = resolve("""\
+    graph = model("""\
         input: [64, 1]
         layers:
           - causal: {K: 32, F: 2, dilations: [1, 2, 4, 8], activation: relu}

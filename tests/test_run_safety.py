@@ -113,9 +113,10 @@ def test_a_diverged_run_keeps_only_finite_checkpoints(graph, data, tmp_path):
 
 
 def test_a_nan_monitored_value_never_becomes_best(graph, data, tmp_path):
+    from netspec.train.plan import plan_run
     from netspec.train.resume import open_session
 
-    session = open_session(graph, data, out=tmp_path / "run", overrides={}, display=QUIET)
+    session = open_session(graph, data, plan_run(graph, {}), out=tmp_path / "run", display=QUIET)
     row = {"epoch": 1, "loss": 1.0, "val_loss": float("nan"), "time": 0.0}
     session.history.append(row)
     session.end_of_epoch_bookkeeping(row)
@@ -125,9 +126,10 @@ def test_a_nan_monitored_value_never_becomes_best(graph, data, tmp_path):
 
 
 def test_non_finite_weights_are_never_written(graph, data, tmp_path):
+    from netspec.train.plan import plan_run
     from netspec.train.resume import open_session
 
-    session = open_session(graph, data, out=tmp_path / "run", overrides={}, display=QUIET)
+    session = open_session(graph, data, plan_run(graph, {}), out=tmp_path / "run", display=QUIET)
     session.save_last(reason="epoch")
     good, _ = checkpoint.load(tmp_path / "run" / "checkpoints" / "last")
     session.model_state = __import__("jax").tree_util.tree_map(lambda v: v * np.nan, session.model_state)

@@ -107,6 +107,41 @@ def test_max_steps_then_resume_without_the_spec(spec, tmp_path, capsys):
     assert len(json.loads((out / "history.json").read_text())) == 2
 
 
+def test_train_decides_its_settings_and_reads_run_json_once(spec, tmp_path, monkeypatch):
+    """One orchestrator: per run the train: settings are validated once, the LR schedule is
+    made once (the optimizer's is the one the history shows), and a resume reads run.json once."""
+    import netspec.spec.train
+    import netspec.train.optim
+    import netspec.train.rundir
+    import netspec.train.session
+
+    calls = {"settings": 0, "schedule": 0, "run.json": 0}
+
+    def counting(name, function, counts=lambda *args: True):
+        def spy(*args, **kwargs):
+            calls[name] += bool(counts(*args))
+            return function(*args, **kwargs)
+        return spy
+
+    settings_spy = counting("settings", netspec.spec.train.with_overrides)
+    monkeypatch.setattr(netspec.spec.train, "with_overrides", settings_spy)
+    monkeypatch.setattr(netspec.train.session, "with_overrides", settings_spy)
+    schedule_spy = counting("schedule", netspec.train.optim.make_schedule)
+    monkeypatch.setattr(netspec.train.optim, "make_schedule", schedule_spy)
+    monkeypatch.setattr(netspec.train.session, "make_schedule", schedule_spy, raising=False)
+    monkeypatch.setattr(netspec.train.rundir, "read_run_file",
+                        counting("run.json", netspec.train.rundir.read_run_file, lambda path, what: what == "run.json"))
+
+    out = tmp_path / "run"
+    assert cli.main(["train", str(spec), "--data", "synthetic:240", "--out", str(out), "--max-steps", "3",
+                     "--quiet", "--lr", "0.02"]) == 0
+    assert calls == {"settings": 1, "schedule": 1, "run.json": 0}
+    calls.update(settings=0, schedule=0)
+    assert cli.main(["train", "--resume", str(out), "--quiet", "--max-steps", "4"]) == 0
+    assert calls == {"settings": 1, "schedule": 1, "run.json": 1}
+    assert json.loads((out / "run.json").read_text())["train"]["optimizer"]["lr"] == 0.02
+
+
 def test_default_run_folder_is_relative_to_the_working_directory(spec, tmp_path, monkeypatch, capsys):
     """No --out: runs/<spec>-<time> under the current directory (a relative path, which orbax
     alone would reject), then resumable from that relative path."""

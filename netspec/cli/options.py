@@ -23,30 +23,36 @@ from netspec.spec.cluster import (
     check,
 )
 
-# (flag, TrainSpec path, type, help): each flag overrides one key of train:.
-TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
-    ("--epochs", "epochs", int, "passes over the training split"),
-    ("--batch-size", "batch_size", int, "examples per step"),
-    ("--lr", "optimizer.lr", float, "learning rate"),
-    ("--optimizer", "optimizer.name", str, "sgd | adam | adamw | rmsprop | adagrad"),
-    ("--momentum", "optimizer.momentum", float, "sgd/rmsprop momentum"),
-    ("--weight-decay", "optimizer.weight_decay", float, "decoupled weight decay on kernels"),
-    ("--schedule", "schedule.name", str, "constant | step | exponential | cosine | inverse_time"),
-    ("--seed", "seed", int, "seed for initialisation, data order, dropout and augmentation"),
-    ("--loss", "loss", str, "cross_entropy | binary_cross_entropy | mse"),
-    ("--standardize", "standardize", str, "none | per_pixel | per_channel | scale"),
-    ("--l1", "l1", float, "L1 penalty on kernels"),
-    ("--l2", "l2", float, "L2 penalty on kernels"),
-    ("--max-norm", "max_norm", float, "max-norm constraint on each unit's kernel"),
-    ("--clip-norm", "clip_norm", float, "clip gradients to this global norm"),
-    ("--val-split", "val_split", float, "fraction held out for validation when the data has none"),
-    ("--data", "data", str, "mnist | cifar10 | folder:PATH | npz:PATH | csv:PATH | synthetic[:N]"),
+# (flag, type, help): each flag overrides one key of train:, the one its name names
+# (--batch-size: batch_size; a short name such as --lr: its path in netspec.spec.train.SHORT_NAMES).
+TRAIN_FLAGS: tuple[tuple[str, type, str], ...] = (
+    ("--epochs", int, "passes over the training split"),
+    ("--batch-size", int, "examples per step"),
+    ("--lr", float, "learning rate"),
+    ("--optimizer", str, "sgd | adam | adamw | rmsprop | adagrad"),
+    ("--momentum", float, "sgd/rmsprop momentum"),
+    ("--weight-decay", float, "decoupled weight decay on kernels"),
+    ("--schedule", str, "constant | step | exponential | cosine | inverse_time"),
+    ("--seed", int, "seed for initialisation, data order, dropout and augmentation"),
+    ("--loss", str, "cross_entropy | binary_cross_entropy | mse"),
+    ("--standardize", str, "none | per_pixel | per_channel | scale"),
+    ("--l1", float, "L1 penalty on kernels"),
+    ("--l2", float, "L2 penalty on kernels"),
+    ("--max-norm", float, "max-norm constraint on each unit's kernel"),
+    ("--clip-norm", float, "clip gradients to this global norm"),
+    ("--val-split", float, "fraction held out for validation when the data has none"),
+    ("--data", str, "mnist | cifar10 | folder:PATH | npz:PATH | csv:PATH | synthetic[:N]"),
 )
+
+
+def _override_key(flag: str) -> str:
+    """``--batch-size`` -> ``batch_size``: the argparse destination, and the override's key."""
+    return flag.lstrip("-").replace("-", "_")
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("train: overrides (each replaces that key of the spec's train: section)")
-    for flag, _, kind, text in TRAIN_FLAGS:
+    for flag, kind, text in TRAIN_FLAGS:
         metavar = "SOURCE" if flag == "--data" else {int: "N", float: "X", str: "NAME"}[kind]
         group.add_argument(flag, type=kind, default=None, metavar=metavar, help=text)
     group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -81,14 +87,15 @@ def _column_list(text: str) -> list[str]:
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
-    """``{TrainSpec path: value}`` for every train flag given on the command line."""
+    """``{key: value}`` for every train flag and ``--set`` given on the command line: the
+    overrides ``netspec.train.fit`` takes (short names such as ``lr`` resolve where they apply)."""
     from netspec.spec.source import load_yaml
 
     found: dict[str, Any] = {}
-    for flag, path, _, _ in TRAIN_FLAGS:
-        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+    for flag, _, _ in TRAIN_FLAGS:
+        value = getattr(args, _override_key(flag), None)
         if value is not None:
-            found[path] = value
+            found[_override_key(flag)] = value
     for item in args.set:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -121,7 +122,8 @@ def load_npz(path: str, *, input_shape: tuple[int, ...], val_split: float, seed:
     classification = all(ids is not None for ids in class_ids.values())
     splits: dict[str, Split] = {}
     for split, (x, y) in raw.items():
-        targets = class_ids[split] if classification else y.astype(np.float32)
+        ids = class_ids[split]
+        targets = ids if classification and ids is not None else y.astype(np.float32)
         if targets.ndim == 1 and not classification:
             targets = targets[:, None]  # one value per example: the shape of a one-unit output
         splits[split] = Split(conform(images_to_unit(x), input_shape), targets)
@@ -141,7 +143,7 @@ def load_npz(path: str, *, input_shape: tuple[int, ...], val_split: float, seed:
         splits["train"], val = split_validation(splits["train"], val_split, seed, stratify=classification)
         if val is not None:
             splits["val"] = val
-    task = "classification" if classification else "regression"
+    task: Literal["classification", "regression"] = "classification" if classification else "regression"
     return Dataset(
         f"npz:{path}", splits["train"], splits.get("val"), splits.get("test"), class_names, task, []
     )

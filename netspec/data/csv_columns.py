@@ -88,6 +88,28 @@ def _number(text: str) -> float | None:
 
 def read_table(path: Path) -> Table:
     """Every column of the csv file at ``path`` (diagnostics for unreadable or ragged files)."""
+    rows = _nonblank_rows(path)
+    width = len(rows[0][1])
+    has_header = _has_header(rows)
+    names = [cell.strip() for cell in rows[0][1]] if has_header else [f"column {i + 1}" for i in range(width)]
+    body = rows[1:] if has_header else rows
+    cells = _numbers(path, body, width)
+    numeric = [any(row[c] is not None for row in cells) and bool(cells) for c in range(width)]
+    _check_numeric_cells(path, body, names, numeric)
+    values = np.array([[np.nan if v is None else v for v in row] for row in cells], dtype=np.float64)
+    values = values.reshape(len(cells), width)
+    _check_finite(path, body, values[:, numeric])
+    text_example = {c: body[0] for c in range(width) if not numeric[c] and body}
+    return Table(path, names, values, numeric, has_header,
+                 {c: (line, row[c]) for c, (line, row) in text_example.items()})
+
+
+Row = tuple[int, list[str]]  # (line number, cells)
+
+
+def _nonblank_rows(path: Path) -> list[Row]:
+    """The rows that hold anything, with their line numbers; a diagnostic when the file cannot be
+    read or holds none."""
     from netspec.spec.file_limits import check_regular
 
     try:
@@ -104,34 +126,40 @@ def read_table(path: Path) -> Table:
         raise data_error("data-corrupt", f"cannot read {path}: {exc}") from None
     if not rows:
         raise data_error("data-empty", f"{path} holds no rows")
-    width = len(rows[0][1])
+    return rows
+
+
+def _has_header(rows: list[Row]) -> bool:
+    """A header names numeric columns: text above a number (a date column alone is not a header)."""
     first, second = rows[0][1], rows[1][1] if len(rows) > 1 else rows[0][1]
-    # A header names numeric columns: text above a number (a date column alone is not a header).
-    has_header = any(
+    return any(
         _number(cell) is None and c < len(second) and _number(second[c]) is not None
         for c, cell in enumerate(first)
     )
-    names = [cell.strip() for cell in first] if has_header else [f"column {i + 1}" for i in range(width)]
-    body = rows[1:] if has_header else rows
+
+
+def _numbers(path: Path, body: list[Row], width: int) -> list[list[float | None]]:
+    """Every cell as a number (None where it is not one); a diagnostic at the first ragged row."""
     for number, row in body:
         if len(row) != width:
             raise _cell_error(path, number, row, None, f"row has {len(row)} fields but the first row has {width}")
-    cells = [[_number(cell) for cell in row] for _, row in body]
-    numeric = [any(row[c] is not None for row in cells) and bool(cells) for c in range(width)]
+    return [[_number(cell) for cell in row] for _, row in body]
+
+
+def _check_numeric_cells(path: Path, body: list[Row], names: list[str], numeric: list[bool]) -> None:
+    """A column numeric anywhere must be numeric everywhere: a diagnostic at the first cell that is not."""
     for number, row in body:
-        for c in range(width):
-            if numeric[c] and _number(row[c]) is None:
+        for c, is_numeric in enumerate(numeric):
+            if is_numeric and _number(row[c]) is None:
                 raise _cell_error(path, number, row, c, f"'{row[c]}' in column '{names[c]}' is not a number")
-    values = np.array([[np.nan if v is None else v for v in row] for row in cells], dtype=np.float64)
-    values = values.reshape(len(cells), width)
-    kept = values[:, numeric]
+
+
+def _check_finite(path: Path, body: list[Row], kept: np.ndarray) -> None:
+    """A diagnostic at the first row with a nan or inf in a numeric column."""
     if not np.isfinite(kept).all():
         where = int(np.argwhere(~np.isfinite(kept))[0][0])
         number, row = body[where]
         raise _cell_error(path, number, row, None, "the row holds a non-finite value (nan or inf)")
-    text_example = {c: body[0] for c in range(width) if not numeric[c] and body}
-    return Table(path, names, values, numeric, has_header,
-                 {c: (line, row[c]) for c, (line, row) in text_example.items()})
 
 
 def _cell_error(path: Path, line: int, row: list[str], column: int | None, message: str) -> NetspecError:

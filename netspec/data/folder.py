@@ -130,6 +130,7 @@ def load_folder(path: str, *, input_shape: tuple[int, ...], val_split: float, se
     validation_folder = next(
         (root / name for name in VALIDATION_NAMES if split_layout and name in names), None
     )
+    val: Split | None
     if validation_folder is not None:
         val = read_split(validation_folder, class_names, input_shape)
         val = val if len(val) else None

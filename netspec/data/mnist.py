@@ -57,6 +57,7 @@ def parse_idx(data: bytes, source: str) -> np.ndarray:
     Raises a data diagnostic when the header and the length disagree.
     """
     magic = int.from_bytes(data[:4], "big") if len(data) >= 4 else 0
+    shape: tuple[int, ...]
     if magic == _IMAGES_MAGIC and len(data) >= 16:
         count, rows, cols = (int.from_bytes(data[i : i + 4], "big") for i in (4, 8, 12))
         shape, offset = (count, rows, cols), 16

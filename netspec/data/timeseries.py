@@ -143,10 +143,10 @@ def chronological(
                 "a smaller window or a different --val-split",
             )
 
-    def shape_inputs(split: Split | None) -> Split | None:
-        return None if split is None else Split(conform(split.x, input_shape), split.y)
+    def shape_inputs(split: Split) -> Split:
+        return Split(conform(split.x, input_shape), split.y)
 
-    return shape_inputs(train), shape_inputs(val)
+    return shape_inputs(train), None if val is None else shape_inputs(val)
 
 
 def load_csv(

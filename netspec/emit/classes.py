@@ -1,6 +1,6 @@
 """Statements of each block and the classes that blocks share.
 
-Every :class:`~netspec.emit_blocks.Block` becomes a list of
+Every :class:`~netspec.emit.blocks.Block` becomes a list of
 :class:`Statement` (one per node or inner block). Blocks whose statements
 have the same structure share one :class:`BlockClass`; the integers that
 differ between its instances (channel counts, strides: the ``slots`` of
@@ -162,8 +162,8 @@ def block_statements(block: Block, analysis: Analysis) -> list[Statement]:
         if isinstance(item, Block):
             sources = tuple(produced[name] for name in item.inputs)
             key = "/".join(relative_parts("/".join(item.path), block.inner_path))
-            attribute = unique(identifier(key, MODULE_MEMBERS), taken)
-            statements.append(Statement(key, attribute, None, sources, len(item.outputs), child=item))
+            block_attribute = unique(identifier(key, MODULE_MEMBERS), taken)
+            statements.append(Statement(key, block_attribute, None, sources, len(item.outputs), child=item))
             for index, name in enumerate(item.outputs):
                 produced[name] = ("item", position, index)
             continue
@@ -280,9 +280,9 @@ class ClassTable:
         for level, template in enumerate(first.templates):  # the same templates in every instance
             for name, _ in template.params:
                 values = [dict(b.templates[level].params).get(name) for b in block_class.instances]
-                integers = all(type(value) is int for value in values)  # not floats, strings or booleans
-                if integers and all(n != identifier(name.lower()) for n, _ in candidates):
-                    candidates.append((identifier(name.lower()), tuple(values)))
+                integers = [value for value in values if type(value) is int]  # not floats, strings or booleans
+                if len(integers) == len(values) and all(n != identifier(name.lower()) for n, _ in candidates):
+                    candidates.append((identifier(name.lower()), tuple(integers)))
         used: dict[str, tuple[int, ...]] = {}
         for key in keys:
             vector = vectors[key]

@@ -427,16 +427,17 @@ def emit_batchnorm(node: Node, inputs: list[Shape]) -> LayerCode:
     """Keras' momentum convention equals Flax's: ``running = m * running + (1 - m) * batch``."""
     attrs = cast(BatchNormAttrs, node.attrs)
     text = f"nnx.BatchNorm({{features}}, momentum={float_literal(attrs.momentum)}, epsilon={float_literal(attrs.epsilon)}"
-    if not attrs.center:
-        text += ", use_bias=False"
-    if not attrs.scale:
-        text += ", use_scale=False"
-    return LayerCode("{layer}({0})", text + ", rngs=rngs)", {"features": channels(inputs[0])})
+    return _normalization_layer(text, attrs, inputs)
 
 
 def emit_layernorm(node: Node, inputs: list[Shape]) -> LayerCode:
     attrs = cast(LayerNormAttrs, node.attrs)
-    text = f"nnx.LayerNorm({{features}}, epsilon={float_literal(attrs.epsilon)}"
+    return _normalization_layer(f"nnx.LayerNorm({{features}}, epsilon={float_literal(attrs.epsilon)}", attrs, inputs)
+
+
+def _normalization_layer(text: str, attrs: BatchNormAttrs | LayerNormAttrs, inputs: list[Shape]) -> LayerCode:
+    """``text`` (an nnx norm layer's opening) with Keras' ``center``/``scale`` off as Flax's
+    ``use_bias``/``use_scale``, over the input's channels."""
     if not attrs.center:
         text += ", use_bias=False"
     if not attrs.scale:

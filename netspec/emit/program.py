@@ -206,59 +206,30 @@ class Writer:
                    arguments: list[str]) -> dict[Ref, str]:
         """A variable name for every value: a layer feeding only the next one keeps its
         input's name (``x = ...`` chains); merges and forks get named values."""
-        consumers: dict[Ref, list[int]] = {}
-        for position, statement in enumerate(statements):
-            for source in statement.sources:
-                consumers.setdefault(source, []).append(position)
-        end = len(statements)
-
-        def last_use(ref: Ref) -> int:
-            return max(consumers.get(ref, [-1]) + ([end] if ref in returns else []))
-
-        def continues(ref: Ref) -> Ref | None:
-            users = consumers.get(ref, [])
-            if len(users) != 1 or ref in returns:
-                return None
-            user = statements[users[0]]
-            if len(user.sources) == 1 and user.output_count == 1:
-                return ("item", users[0], 0)
-            return None
-
-        def chain_end(ref: Ref) -> Ref:
-            while (following := continues(ref)) is not None:
-                ref = following
-            return ref
-
+        uses = _Uses.of(statements, returns)
         names: dict[Ref, str] = {}
-        busy_until: dict[str, int] = {}
+        busy_until: dict[str, int] = {}  # a name is free again after the last use of its chain
         taken: set[str] = {*GLOBAL_NAMES, "x"}  # "x" only ever names the input and returned chains
         for index, name in enumerate(arguments):
             names[("arg", index)] = name
             taken.add(name)
-            busy_until[name] = last_use(chain_end(("arg", index)))
+            busy_until[name] = uses.last_use(uses.chain_end(("arg", index)))
         prefixes_seen: set[str] = set()
         for position, statement in enumerate(statements):
             if statement.output_count == 1 and len(statement.sources) == 1:
                 source = statement.sources[0]
-                if continues(source) == ("item", position, 0):
+                if uses.continues(source) == ("item", position, 0):
                     names[("item", position, 0)] = names[source]
                     continue
             for index in range(statement.output_count):
-                ref = ("item", position, index)
-                parts = statement.key.split("/")
-                if statement.child is not None and statement.output_count > 1:
-                    name = unique(identifier(statement.child.outputs[index].rsplit("/", 1)[-1]), taken)
-                elif chain_end(ref) in returns and busy_until.get("x", -1) <= position:
-                    name = "x"
-                elif len(parts) > 1 and parts[0] not in prefixes_seen:
-                    name = unique(identifier(parts[0]), taken)  # a block part: "shortcut", "branch_2"
-                elif chain_end(ref) == ref:
-                    name = unique(identifier(parts[-1]), taken)  # a single layer's value: its name
-                else:
-                    name = unique("y", taken)  # a run of layers, like a residual body
-                prefixes_seen.add(parts[0])
+                ref: Ref = ("item", position, index)
+                end = uses.chain_end(ref)
+                name = _value_name(statement, index, single=end == ref, returned=end in returns,
+                                   free_x=busy_until.get("x", -1) <= position, prefixes_seen=prefixes_seen,
+                                   taken=taken)
+                prefixes_seen.add(statement.key.split("/")[0])
                 names[ref] = name
-                busy_until[name] = last_use(chain_end(ref))
+                busy_until[name] = uses.last_use(end)
         return names
 
     # one class
@@ -369,6 +340,7 @@ class Writer:
         def visit(block: Block, path: tuple[str, ...]) -> None:
             for statement in self.table.statements[id(block)]:
                 if statement.child is not None:
+                    assert statement.attribute is not None  # a block's statement is an attribute of its module
                     visit(statement.child, path + (statement.attribute,))
                     continue
                 captures[statement.node.name] = (path, statement.key)
@@ -458,3 +430,56 @@ class Writer:
             text += "".join(d + "\n" for d in definitions)
             text += "".join("\n\n" + d + "\n" for d in functions)
         return text + "\n\n"
+
+
+@dataclass(frozen=True)
+class _Uses:
+    """Where each value of one block's statements is used: what naming its variables needs."""
+
+    statements: list[Statement]
+    returns: tuple[Ref, ...]
+    consumers: dict[Ref, list[int]]
+
+    @classmethod
+    def of(cls, statements: list[Statement], returns: tuple[Ref, ...]) -> _Uses:
+        consumers: dict[Ref, list[int]] = {}
+        for position, statement in enumerate(statements):
+            for source in statement.sources:
+                consumers.setdefault(source, []).append(position)
+        return cls(statements, returns, consumers)
+
+    def last_use(self, ref: Ref) -> int:
+        """The position of the last statement reading ``ref`` (past the end when the block returns it)."""
+        return max(self.consumers.get(ref, [-1]) + ([len(self.statements)] if ref in self.returns else []))
+
+    def continues(self, ref: Ref) -> Ref | None:
+        """The value that carries ``ref``'s chain on: the one output of its only reader, when that
+        reader takes nothing else (``x = layer(x)``); None when ``ref`` ends a chain."""
+        users = self.consumers.get(ref, [])
+        if len(users) != 1 or ref in self.returns:
+            return None
+        user = self.statements[users[0]]
+        if len(user.sources) == 1 and user.output_count == 1:
+            return ("item", users[0], 0)
+        return None
+
+    def chain_end(self, ref: Ref) -> Ref:
+        while (following := self.continues(ref)) is not None:
+            ref = following
+        return ref
+
+
+def _value_name(statement: Statement, index: int, *, single: bool, returned: bool, free_x: bool,
+                prefixes_seen: set[str], taken: set[str]) -> str:
+    """The variable of a statement's ``index``-th output: ``single`` when no layer continues its
+    chain, ``returned`` when the chain is returned, ``free_x`` while ``x`` is not in use."""
+    parts = statement.key.split("/")
+    if statement.child is not None and statement.output_count > 1:
+        return unique(identifier(statement.child.outputs[index].rsplit("/", 1)[-1]), taken)
+    if returned and free_x:
+        return "x"
+    if len(parts) > 1 and parts[0] not in prefixes_seen:
+        return unique(identifier(parts[0]), taken)  # a block part: "shortcut", "branch_2"
+    if single:
+        return unique(identifier(parts[-1]), taken)  # a single layer's value: its name
+    return unique("y", taken)  # a run of layers, like a residual body

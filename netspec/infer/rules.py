@@ -20,6 +20,7 @@ Conventions (see DESIGN.md §2 "Counting conventions"):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
@@ -29,7 +30,9 @@ from netspec.diagnostics import Diagnostic, error, warning
 from netspec.infer import recovery, shapes
 from netspec.infer.facts import Analysis, LayerFacts
 from netspec.infer.shapes import ShapeError
+from netspec.infer.shortcuts import renamed, settle
 from netspec.ir import (
+    SHORTCUTS,
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
@@ -575,7 +578,22 @@ def infer(graph: Graph) -> Analysis:
     guessed: dict[str, Shape] = {}  # failed nodes' recovery shapes (see netspec.infer.recovery)
     by_name = {node.name: node for node in graph.nodes}
     diagnostics: list[Diagnostic] = []
-    for node in graph.nodes:
+    nodes, output = list(graph.nodes), graph.output
+    pending = dict(graph.meta.get(SHORTCUTS) or {})
+    index = 0
+    while index < len(nodes):
+        if nodes[index].name in pending:  # decide the shortcut now that the add's inputs have shapes
+            settled = settle(nodes[index], pending.pop(nodes[index].name),
+                             {name: facts.output_shape for name, facts in layers.items()})
+            nodes[index:index + 1] = settled.nodes
+            if settled.renames:
+                after = index + len(settled.nodes)
+                nodes[after:] = [renamed(node, settled.renames) for node in nodes[after:]]
+                output = settled.renames.get(output, output)
+                pending = {settled.renames.get(name, name): shortcut for name, shortcut in pending.items()}
+            by_name.update((node.name, node) for node in nodes[index:])
+        node = nodes[index]
+        index += 1
         rule = RULES.get(node.op)
         missing = [name for name in node.inputs if name not in layers and name not in guessed]
         if rule is None or missing:
@@ -621,4 +639,7 @@ def infer(graph: Graph) -> Analysis:
             name=node.name, op=node.op, input_shapes=tuple(shapes_in), output_shape=out,
             trainable_params=trainable, non_trainable_params=frozen,
             macs=rule.macs(node.attrs, shapes_in, out), receptive_field=field[0], jump=field[1], pads=pads)
+    if SHORTCUTS in graph.meta:  # the settled graph is the model; the resolved one had shortcuts open
+        graph = dataclasses.replace(graph, nodes=tuple(nodes), output=output,
+                                    meta={key: value for key, value in graph.meta.items() if key != SHORTCUTS})
     return Analysis(graph=graph, layers=layers, diagnostics=tuple(diagnostics))

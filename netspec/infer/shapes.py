@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from math import prod
 
 from netspec.ir import PoolAttrs
+from netspec.ops import format_extent
 
 Shape = tuple[int, ...]
 Pads = tuple[int, int]  # (low, high) of one axis
@@ -184,17 +185,6 @@ def whole_span(field: int, jump: int, length: int) -> int:
     32
     """
     return field + (length - 1) * jump
-
-
-def format_extent(sizes: Sequence[int]) -> str:
-    """Per-axis sizes joined the way people write them.
-
-    >>> format_extent((3, 3))
-    '3×3'
-    >>> format_extent((16,))
-    '16'
-    """
-    return "×".join(str(s) for s in sizes)
 
 
 def transposed_output_length(length: int, size: int, stride: int, padding: str | Pads) -> int:

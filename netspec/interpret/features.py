@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -72,7 +73,7 @@ def write_features(path: str | Path, splits: dict[str, tuple[np.ndarray, np.ndar
     if path.exists() and not overwrite:
         raise NetspecError([error("output-exists", f"{path} already exists; netspec does not overwrite it",
                                   hint="pass --force to replace it, or choose another -o")])
-    arrays: dict[str, np.ndarray] = {"layer": np.array(layer)}
+    arrays: dict[str, Any] = {"layer": np.array(layer)}  # Any: numpy's savez stub types **kwds as its flags
     for split, (features, labels) in splits.items():
         arrays[f"features_{split}"] = features
         arrays[f"labels_{split}"] = labels

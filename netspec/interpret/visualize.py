@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,8 @@ def _kernel(model, graph: Graph, layer: str) -> np.ndarray:
     """The kernel of conv ``layer`` as ``(F_h, F_w, C_in/groups, K)`` (1-D kernels get F_h = 1)."""
     from netspec.builder import layer_module
 
-    kernel = np.asarray(layer_module(model, layer).kernel[...], np.float32)
+    conv: Any = layer_module(model, layer)  # a conv layer of the built model (nnx.Conv or its like)
+    kernel = np.asarray(conv.kernel[...], np.float32)
     if kernel.ndim == 3:
         kernel = kernel[None]
     if kernel.ndim != 4:

@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 
 from netspec.diagnostics import NetspecError
 from netspec.infer.facts import Analysis
-from netspec.infer.shapes import format_extent
 from netspec.ir import Graph, Node, Scope
-from netspec.ops import OPS
+from netspec.ops import OPS, format_extent
 from netspec.report.summary import type_label
 
 OUTPUT = "output"  # the pseudo-node the network's result flows into

@@ -23,8 +23,8 @@ from dataclasses import dataclass, fields
 
 from netspec.infer.facts import Analysis
 from netspec.infer.flops import FLOPS_PER_MAC
-from netspec.infer.shapes import format_extent
 from netspec.ir import Node
+from netspec.ops import format_extent
 from netspec.spec.units import human_bytes, human_count
 
 BYTES_PER_VALUE = 4

@@ -35,8 +35,8 @@ from netspec.infer.facts import Analysis
 from netspec.infer.flops import FLOPS_PER_MAC
 from netspec.infer.geometry import AxisField, geometry
 from netspec.infer.memory import BYTES_PER_VALUE, LayerMemory, MemoryEstimate, estimate
-from netspec.infer.shapes import format_extent
-from netspec.ir import Node, UpsampleAttrs
+from netspec.ir import Node
+from netspec.ops import OPS, format_extent
 from netspec.spec.train import TrainSpec
 from netspec.spec.units import human_bytes, human_count
 
@@ -44,76 +44,9 @@ __all__ = ["BYTES_PER_VALUE", "LayerRow", "Summary", "human_bytes", "human_count
 SCHEMA_VERSION = 1  # of to_dict(); bumped only when a key changes meaning or disappears
 
 
-def _padding_label(padding) -> str:
-    if isinstance(padding, str):
-        return padding
-    if all(low == high == padding[0][0] for low, high in padding):
-        return f"P={padding[0][0]}"
-    return "P=" + ",".join(f"({low},{high})" for low, high in padding)
-
-
-def _window_label(kernel, strides, padding, dilation=None) -> str:
-    label = format_extent(kernel)
-    if any(s != 1 for s in strides):
-        label += "/" + (str(strides[0]) if len(set(strides)) == 1 else format_extent(strides))
-    if dilation and any(d != 1 for d in dilation):
-        label += " D=" + (str(dilation[0]) if len(set(dilation)) == 1 else format_extent(dilation))
-    return f"{label} {_padding_label(padding)}"
-
-
-def _activation_label(activation) -> str:
-    if activation is None or activation.name == "linear":
-        return ""
-    alpha = f" {activation.alpha:g}" if activation.alpha is not None else ""
-    relu = "".join(f" {key}={getattr(activation, key):g}" for key in ("max_value", "negative_slope", "threshold")
-                   if getattr(activation, key) is not None)
-    return f" {activation.name}{alpha}{relu}"
-
-
 def type_label(node: Node) -> str:
-    """The op with its key hyper-parameters, e.g. ``conv 3×3/2 K=64 same relu``."""
-    a = node.attrs
-    if node.op == "conv":
-        groups = f" groups={a.groups}" if a.groups != 1 else ""
-        window = _window_label(a.kernel, a.strides, a.padding, a.dilation)
-        return f"conv {window.replace(' ', f' K={a.filters} ', 1)}{groups}{_activation_label(a.activation)}"
-    if node.op == "separable_conv":
-        window = _window_label(a.kernel, a.strides, a.padding, a.dilation)
-        return f"separable {window.replace(' ', f' K={a.filters} ', 1)}{_activation_label(a.activation)}"
-    if node.op == "depthwise_conv":
-        multiplier = f" ×{a.depth_multiplier}" if a.depth_multiplier != 1 else ""
-        window = _window_label(a.kernel, a.strides, a.padding, a.dilation)
-        return f"depthwise {window}{multiplier}{_activation_label(a.activation)}"
-    if node.op == "conv_transpose":
-        window = _window_label(a.kernel, a.strides, a.padding)
-        return f"conv_transpose {window.replace(' ', f' K={a.filters} ', 1)}{_activation_label(a.activation)}"
-    if isinstance(a, UpsampleAttrs):
-        return f"upsample ×{format_extent(a.size)} {a.interpolation}"
-    if node.op == "pool":
-        return f"{a.mode}pool {_window_label(a.window, a.strides, a.padding)}"
-    if node.op == "global_pool":
-        return f"global {a.mode}pool{' keepdims' if a.keepdims else ''}"
-    if node.op == "rescaling":
-        return f"rescaling ×{a.scale:.4g}{f' {a.offset:+g}' if a.offset else ''}"
-    if node.op == "normalization":
-        return "normalization" + (" (adapted)" if a.mean is None else "")
-    if node.op == "reshape":
-        return f"reshape {list(a.shape)}"
-    if node.op == "dense":
-        return f"dense {a.units}{_activation_label(a.activation)}"
-    if node.op == "dropout":
-        return f"dropout {a.rate:g}"
-    if node.op == "preprocess":
-        return f"preprocess {a.mode}"
-    if node.op == "lrn":
-        return f"lrn {a.size}"
-    if node.op == "zero_pad":
-        return f"zero_pad {_padding_label(a.padding)}"
-    if node.op == "activation":
-        return _activation_label(a.activation).strip() or "linear"
-    if node.op == "concat" and a.pad == "zero":
-        return "concat pad=zero"
-    return node.op
+    """The op with its key hyper-parameters, e.g. ``conv 3×3/2 K=64 same relu`` (the op table's label)."""
+    return OPS[node.op].label(node.attrs)
 
 
 @dataclass(frozen=True)

@@ -267,6 +267,21 @@ def _anchors(items: dict[str, Item], routes: list[list[str]]) -> dict[tuple[int,
 def render_svg(graph: Graph, analysis: Analysis, title: str) -> str:
     """The diagram of ``graph`` as a standalone SVG document (see the module docstring)."""
     items, routes, all_edges, root, label_y = _layout(graph, analysis)
+    boxes = _cluster_box_list(items, root)
+    paths, labels = _edge_paths(items, routes, all_edges, label_y)
+    drawn = [i for i in items.values() if not i.is_placeholder]
+    dx, dy, width, height = _canvas(drawn, boxes, labels, title)
+    out = _svg_header(width, height, title)
+    out += [_cluster_svg(box, dx, dy) for box in boxes]
+    out += [_edge_svg(points, dx, dy) for points in paths]
+    out += [_layer_svg(item, dx, dy) for item in drawn]
+    out += [_shape_label_svg(label, dx, dy) for label in labels]
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _cluster_box_list(items: dict[str, Item], root) -> list:
+    """(cluster, x0, y0, x1, y1) of every block's box, placeholders counted in their block."""
     placeholders: dict[str, list[Item]] = {}
     for item in items.values():
         if item.is_placeholder:
@@ -274,8 +289,12 @@ def render_svg(graph: Graph, analysis: Analysis, title: str) -> str:
     boxes: list = []
     for child in root.children:
         _cluster_boxes(child, items, placeholders, boxes)
-    anchors = _anchors(items, routes)
+    return boxes
 
+
+def _edge_paths(items: dict[str, Item], routes, all_edges, label_y) -> tuple[list, list[tuple[float, float, str]]]:
+    """Each edge's polyline (through its placeholders), and one shape label per layer with outgoing edges."""
+    anchors = _anchors(items, routes)
     paths = []
     label_at: dict[str, tuple[float, float, str]] = {}
     for index, (chain, edge) in enumerate(zip(routes, all_edges)):
@@ -291,18 +310,23 @@ def render_svg(graph: Graph, analysis: Analysis, title: str) -> str:
         x = xa + (xb - xa) * ((y - ya) / (yb - ya) if yb > ya else 0.5)
         if edge.source not in label_at or x > label_at[edge.source][0] - 5:
             label_at[edge.source] = (x + 5, y + 4, edge.label)
-    labels = list(label_at.values())
+    return paths, list(label_at.values())
 
-    drawn = [i for i in items.values() if not i.is_placeholder]
+
+def _canvas(drawn: list[Item], boxes: list, labels: list[tuple[float, float, str]],
+            title: str) -> tuple[float, float, float, float]:
+    """(dx, dy, width, height): the shift that puts everything inside the margins, and the page size."""
     xs = [i.x - i.width / 2 for i in drawn] + [b[1] for b in boxes]
     xe = [i.x + i.width / 2 for i in drawn] + [b[3] for b in boxes] + [x + text_width(t) for x, _, t in labels]
     ys = [i.top for i in drawn] + [b[2] for b in boxes]
     ye = [i.bottom for i in drawn] + [b[4] for b in boxes]
     dx, dy = MARGIN - min(xs), MARGIN + 24 - min(ys)
     width, height = max(xe) - min(xs) + 2 * MARGIN, max(ye) - min(ys) + 2 * MARGIN + 24
-    width = max(width, text_width(title, 13) + 2 * MARGIN)
+    return dx, dy, max(width, text_width(title, 13) + 2 * MARGIN), height
 
-    out = [
+
+def _svg_header(width: float, height: float, title: str) -> list[str]:
+    return [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="{FONT_SIZE}">',
         "<defs>",
@@ -312,32 +336,41 @@ def render_svg(graph: Graph, analysis: Analysis, title: str) -> str:
         '<rect width="100%" height="100%" fill="#ffffff"/>',
         f'<text x="{MARGIN}" y="{MARGIN + 6}" font-size="13" font-weight="bold">{escape(title)}</text>',
     ]
-    for cluster, x0, y0, x1, y1 in boxes:
-        border, fill = cluster.colors
-        dash = ' stroke-dasharray="4 3"' if cluster.dashed else ""
-        out.append(f'<g class="cluster"><title>{escape("/".join(cluster.key))}</title>'
-                   f'<rect x="{x0 + dx:.1f}" y="{y0 + dy:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" '
-                   f'rx="6" fill="{fill if not cluster.dashed else "none"}" stroke="{border}"{dash}/>'
-                   f'<text x="{x0 + dx + CLUSTER_PAD:.1f}" y="{y0 + dy + CLUSTER_LABEL - 3:.1f}" '
-                   f'font-size="{FONT_SIZE - 1}" fill="{border}">{escape(cluster.label)}</text></g>')
-    for points in paths:
-        d = " ".join(f"{'M' if i == 0 else 'L'}{x + dx:.1f},{y + dy:.1f}" for i, (x, y) in enumerate(points))
-        out.append(f'<path d="{d}" fill="none" stroke="{EDGE_COLOR}" stroke-width="1.2" marker-end="url(#arrow)"/>')
-    for item in drawn:
-        x0, y0 = item.x - item.width / 2 + dx, item.top + dy
-        shape = (f'<ellipse cx="{item.x + dx:.1f}" cy="{item.y + dy:.1f}" rx="{item.width / 2:.1f}" '
-                 f'ry="{item.height / 2:.1f}" fill="{item.fill}" stroke="#374151"/>' if item.key == OUTPUT else
-                 f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{item.width:.1f}" height="{item.height:.1f}" rx="4" '
-                 f'fill="{item.fill}" stroke="#374151"/>')
-        texts = []
-        for i, line in enumerate(item.lines):
-            weight = ' font-weight="bold"' if i == 0 else ""
-            baseline = y0 + BOX_PADDING[1] + LINE_HEIGHT * (i + 1) - 3
-            texts.append(f'<text x="{item.x + dx:.1f}" y="{baseline:.1f}" text-anchor="middle"{weight}>'
-                         f"{escape(line)}</text>")
-        out.append(f'<g class="layer"><title>{escape(item.tooltip)}</title>{shape}{"".join(texts)}</g>')
-    for x, y, text in labels:
-        out.append(f'<text class="shape" x="{x + dx:.1f}" y="{y + dy:.1f}" font-size="{FONT_SIZE - 1}" '
-                   f'fill="#1f2937" stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(text)}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+
+
+def _cluster_svg(box, dx: float, dy: float) -> str:
+    cluster, x0, y0, x1, y1 = box
+    border, fill = cluster.colors
+    dash = ' stroke-dasharray="4 3"' if cluster.dashed else ""
+    return (f'<g class="cluster"><title>{escape("/".join(cluster.key))}</title>'
+            f'<rect x="{x0 + dx:.1f}" y="{y0 + dy:.1f}" width="{x1 - x0:.1f}" height="{y1 - y0:.1f}" '
+            f'rx="6" fill="{fill if not cluster.dashed else "none"}" stroke="{border}"{dash}/>'
+            f'<text x="{x0 + dx + CLUSTER_PAD:.1f}" y="{y0 + dy + CLUSTER_LABEL - 3:.1f}" '
+            f'font-size="{FONT_SIZE - 1}" fill="{border}">{escape(cluster.label)}</text></g>')
+
+
+def _edge_svg(points, dx: float, dy: float) -> str:
+    d = " ".join(f"{'M' if i == 0 else 'L'}{x + dx:.1f},{y + dy:.1f}" for i, (x, y) in enumerate(points))
+    return f'<path d="{d}" fill="none" stroke="{EDGE_COLOR}" stroke-width="1.2" marker-end="url(#arrow)"/>'
+
+
+def _layer_svg(item: Item, dx: float, dy: float) -> str:
+    """A layer's box (the output's ellipse) with its lines of text and its tooltip."""
+    x0, y0 = item.x - item.width / 2 + dx, item.top + dy
+    shape = (f'<ellipse cx="{item.x + dx:.1f}" cy="{item.y + dy:.1f}" rx="{item.width / 2:.1f}" '
+             f'ry="{item.height / 2:.1f}" fill="{item.fill}" stroke="#374151"/>' if item.key == OUTPUT else
+             f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{item.width:.1f}" height="{item.height:.1f}" rx="4" '
+             f'fill="{item.fill}" stroke="#374151"/>')
+    texts = []
+    for i, line in enumerate(item.lines):
+        weight = ' font-weight="bold"' if i == 0 else ""
+        baseline = y0 + BOX_PADDING[1] + LINE_HEIGHT * (i + 1) - 3
+        texts.append(f'<text x="{item.x + dx:.1f}" y="{baseline:.1f}" text-anchor="middle"{weight}>'
+                     f"{escape(line)}</text>")
+    return f'<g class="layer"><title>{escape(item.tooltip)}</title>{shape}{"".join(texts)}</g>'
+
+
+def _shape_label_svg(label: tuple[float, float, str], dx: float, dy: float) -> str:
+    x, y, text = label
+    return (f'<text class="shape" x="{x + dx:.1f}" y="{y + dy:.1f}" font-size="{FONT_SIZE - 1}" '
+            f'fill="#1f2937" stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(text)}</text>')

@@ -8,11 +8,11 @@ unrolled, and blocks expanded into primitive nodes:
   ``add`` and the activation. ``shortcut: auto`` is identity when the body
   keeps the input's shape, else a projection: a 1x1 conv with the body's
   output channels and total stride (no bias if the body's convs have none),
-  followed by a copy of the body's batchnorm if it has one. Shapes come from
-  :func:`netspec.infer.output_shape`, tracked while expanding; if they are
-  unknown (an error upstream), auto falls back to identity and ``infer``
-  reports the real problem at its node;
-* ``causal``: conv nodes with ``padding="causal"`` and the given dilations.
+  followed by a copy of the body's batchnorm if it has one. Resolution knows
+  no shapes: it builds the projection and leaves the choice to ``infer``
+  (a :class:`~netspec.ir.PendingShortcut`), which makes it at the add;
+* ``causal``: conv nodes with ``padding="causal"`` and the given dilations
+  (``residual: true``: the first add's shortcut is pending the same way).
 
 Names: a layer keeps its ``name:``; otherwise it is named like Keras, per
 scope: ``conv2d_1``, ``max_pool2d_1``, ``dense_1``, ``relu_1``. Every block
@@ -22,9 +22,9 @@ prefixed by the scope path (``bottleneck_2/residual_1/conv2d_1``). A repeat
 is one scope: its iterations continue its numbering. ``from:`` looks a name
 up in the current scope first, then outwards.
 
-Conv-like layers need their input's rank; resolve tracks it and reports a
-conv after ``flatten`` itself (at the conv), since it cannot build the
-layer's per-axis attrs otherwise. All other shape problems are ``infer``'s.
+Conv-like layers need their input's rank; resolve tracks ranks (not shapes)
+and reports a conv after ``flatten`` itself (at the conv), since it cannot
+build the layer's per-axis attrs otherwise. All shape problems are ``infer``'s.
 
 >>> from netspec.pipeline import resolve_text
 >>> graph, problems = resolve_text("input: [28, 28, 1]\\nlayers: [conv: {K: 6, F: 5}, flatten]\\n", "x.yaml")
@@ -34,14 +34,14 @@ layer's per-axis attrs otherwise. All other shape problems are ``infer``'s.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path as FilePath
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypedDict
 
 from netspec.diagnostics import Diagnostic, NetspecError, Span, did_you_mean, position
-from netspec.infer.rules import ShapeError, infer, output_shape
 from netspec.ir import (
+    SHORTCUTS,
     Activation,
     ActivationAttrs,
     AddAttrs,
@@ -49,9 +49,12 @@ from netspec.ir import (
     BatchNormAttrs,
     ConcatAttrs,
     ConvAttrs,
+    GlobalPoolAttrs,
     Graph,
     InputAttrs,
     Node,
+    PendingShortcut,
+    ReshapeAttrs,
     Scope,
 )
 from netspec.ops import OPS, has
@@ -75,48 +78,27 @@ from netspec.resolve.scaling import (
     select_scale,
 )
 from netspec.spec.budget import spec_limits
-from netspec.spec.network import Item, Spec, TemplateCall, validate
+from netspec.spec.network import Item, Spec, TemplateCall
 from netspec.spec.prepass import REPEAT_INDEX
-from netspec.spec.source import Path, SourceDoc, load_yaml
+from netspec.spec.source import Path, SourceDoc
 from netspec.spec.values import NAME_PATTERN, describe, param_fits, param_kind
 
 MAX_NODES = 20_000
 TEMPLATE_INPUT = "in"  # inside a template, the name of the instance's own input
 
 
-def resolve_spec(spec: Spec, doc: SourceDoc, scale: str | None = None) -> tuple[Graph | None, list[Diagnostic]]:
-    """A validated spec -> (Graph, diagnostics); None when resolution found errors."""
+def resolve_spec(spec: Spec, doc: SourceDoc, scale: str | None = None, *,
+                 load_base: Callable[[str], Graph]) -> tuple[Graph | None, list[Diagnostic]]:
+    """A validated spec -> (Graph, diagnostics); None when resolution found errors.
+    ``load_base`` loads a ``base:`` spec file into a shape-checked graph (the pipeline's
+    stages, which come after resolution: :mod:`netspec.resolve.compose` receives them)."""
     chosen, problems = select_scale(spec, doc, scale)
     if problems:
         return None, problems
-    graph, found = _Resolver(spec, doc, chosen).run()
+    graph, found = _Resolver(spec, doc, chosen, load_base).run()
     if graph is not None:
         graph.meta["scale_name"] = scale if chosen is not None else None
     return graph, found
-
-
-def load_spec_file(path: str) -> Graph:
-    """The resolved, shape-checked graph of the spec file at ``path`` (a ``base:`` network);
-    raises :class:`~netspec.diagnostics.NetspecError` with every diagnostic when it has errors.
-    The same stages as :func:`netspec.pipeline.load`, run here because the pipeline comes after
-    resolution (:mod:`netspec.resolve.compose` receives this function, it does not import it)."""
-    text = FilePath(path).read_text(encoding="utf-8")
-    doc, diagnostics = load_yaml(text, path)
-    if doc is None:
-        raise NetspecError(diagnostics)
-    spec, found = validate(doc)
-    diagnostics += found
-    if spec is None:
-        raise NetspecError(diagnostics)
-    graph, found = resolve_spec(spec, doc)
-    diagnostics += found
-    if graph is None or any(diagnostic.is_error for diagnostic in diagnostics):
-        raise NetspecError(diagnostics)
-    analysis = infer(graph)
-    if analysis.errors:
-        raise NetspecError(analysis.diagnostics)
-    graph.meta["analysis"] = analysis
-    return graph
 
 
 class _TooLarge(Exception):
@@ -153,12 +135,12 @@ class _Pending:
 
 
 class _Resolver:
-    def __init__(self, spec: Spec, doc: SourceDoc, scale: Scaling | None = None):
-        self.spec, self.doc, self.scale = spec, doc, scale
+    def __init__(self, spec: Spec, doc: SourceDoc, scale: Scaling | None, load_base: Callable[[str], Graph]):
+        self.spec, self.doc, self.scale, self.load_base = spec, doc, scale, load_base
         self.scaled = scale.functions() if scale is not None else None  # filters() and repeats() in ${...}
         self.nodes: list[Node] = []
-        self.shapes: dict[str, tuple[int, ...] | None] = {}
         self.ranks: dict[str, int] = {}
+        self.shortcuts: dict[str, PendingShortcut] = {}  # add node -> its shortcut, for infer to settle
         self.outputs: dict[str, str] = {}  # node or block name -> the node holding its output
         self.declared: dict[str, Span | None] = {}
         self.counters: dict[tuple[str, str], int] = {}
@@ -201,10 +183,11 @@ class _Resolver:
             op, attrs = lower_preprocess(spec.preprocess)
             first = self.add_node("preprocess", op, attrs, ("input",), self.doc.span(("preprocess",)), _Context())
         if spec.base is not None:  # another spec's layers, then ours (netspec.resolve.compose)
-            first = expand_base(self, spec.base, first, own_preprocess=spec.preprocess is not None,
-                                context=_Context(), load=load_spec_file)
-            if first is None:
+            head_input = expand_base(self, spec.base, first, own_preprocess=spec.preprocess is not None,
+                                     context=_Context(), load=self.load_base)
+            if head_input is None:
                 return None, sorted(self.diagnostics, key=position)
+            first = head_input
         try:
             last = self.expand_list(spec.layers, ("layers",), _Context(), first)
         except _TooLarge:
@@ -223,6 +206,8 @@ class _Resolver:
                       train=spec.train)
         graph.meta.update(budget=spec_limits(spec.budget, self.doc),
                           scale=self.scale.scale if self.scale is not None else None)
+        kept = {node.name for node in nodes}
+        graph.meta[SHORTCUTS] = {add: pending for add, pending in self.shortcuts.items() if add in kept}
         if self.base_info is not None:
             graph.meta["base"] = self.base_info
         self.check_freeze(graph)
@@ -295,8 +280,7 @@ class _Resolver:
             inputs = inputs[:1]
         spatial = self.rank(inputs[0]) - 1
         if has(kind, "spatial") and not 1 <= spatial <= 3:
-            shape = self.shapes.get(inputs[0])
-            what = f"has shape {list(shape)}" if shape else "is flat"
+            what = "is flat" if spatial < 1 else f"has {spatial} spatial axes"
             self.error("no-spatial-axes", f"{kind} needs an input with 1 to 3 spatial axes ([T, C], [H, W, C] "
                                           f"or [D, H, W, C]), but its input '{inputs[0]}' {what}", span, context,
                        hint="a flatten, dense or global_pool before it removed the spatial axes"
@@ -372,22 +356,27 @@ class _Resolver:
         body_nodes = self.nodes[start:]
         shortcut = args.shortcut or "auto"
         shortcut_context = context.enter(Scope("shortcut", "shortcut", self.doc.span(path + ("shortcut",))))
+        pending = None
         if isinstance(shortcut, list):
             other = self.expand_list(shortcut, path + ("shortcut",), shortcut_context, source)
-        elif shortcut == "identity" or (shortcut == "auto" and self.same_shape(source, body)):
-            other = source
         else:
-            other = self.projection(source, body, body_nodes, shortcut_context, span)
+            other = source
+            always = shortcut == "projection"
+            if always or shortcut == "auto" and self.rank(source) > 1:  # flat: an unequal add is infer's error
+                projection = self.projection(source, body, body_nodes, shortcut_context, span)
+                pending = PendingShortcut(projection, always=always) if projection else None
         output = self.add_node(self.auto_full("add", context), "add", AddAttrs(), (body, other), span, context)
+        if pending is not None:
+            self.shortcuts[output] = pending
         if args.activation is not None and args.activation.name != "linear":
             output = self.activation(args.activation, output, context, span)
         return output
 
     def block_causal(self, args, path: Path, context: _Context, current: str, span) -> str:
         values = self.values(context)
+        block_input = current
         if self.rank(current) != 2:
-            shape = self.shapes.get(current)
-            layout = list(shape) if shape else LAYOUTS.get(self.rank(current) - 1, "flat")
+            layout = LAYOUTS.get(self.rank(current) - 1, "flat")
             self.error("causal-input", f"causal needs a sequence input [T, C], but its input '{current}' is "
                                        f"{layout}", span, context,
                        hint="causal convolutions run along time; use conv with P: same for images")
@@ -395,6 +384,8 @@ class _Resolver:
         filters, kernel = values.integer(args.K, path + ("K",)), values.integer(args.F, path + ("F",))
         filters = scale_filters(filters, self.scale)
         activation = values.activation(args.activation)
+        convs: list[str] = []
+        first_add, projection = None, None
         for index, dilation in enumerate(args.dilations or (1,)):
             dilation = values.integer(dilation, path + ("dilations", index))
             source = current
@@ -403,44 +394,56 @@ class _Resolver:
                               **{key: value for key, value in (("use_bias", args.bias),) if value is not None},
                               **_inits(args.init, self.spec.init))
             current = self.add_node(self.auto_full("conv1d", context), "conv", attrs, (current,), span, context)
+            convs.append(current)
             if args.batchnorm:
                 current = self.add_node(self.auto_full("batchnorm", context), "batchnorm", BatchNormAttrs(),
                                         (current,), span, context)
                 if activation is not None:
                     current = self.activation(activation, current, context, span)
             if args.residual:
-                other = source
-                if not self.same_shape(source, current):
-                    other = self.add_node(self.auto_full("conv1d", context), "conv", replace(
-                        attrs, kernel=(1,), padding="valid", dilation=(1,), activation=None), (source,), span,
-                        context)
-                current = self.add_node(self.auto_full("add", context), "add", AddAttrs(), (current, other),
+                if index == 0:  # later adds join same-channel outputs; this one may need a 1x1 conv
+                    projection = replace(attrs, kernel=(1,), padding="valid", dilation=(1,), activation=None)
+                current = self.add_node(self.auto_full("add", context), "add", AddAttrs(), (current, source),
                                         span, context)
+                first_add = first_add or current
+        if first_add is not None and projection is not None:
+            self.shortcuts[first_add] = self.causal_shortcut(projection, convs, block_input, context, span)
         return current
 
-    def projection(self, source: str, body: str, body_nodes: list[Node], context: _Context, span) -> str:
-        """The 1x1 conv (+ batchnorm) that gives ``source`` the body output's shape."""
+    def causal_shortcut(self, attrs: ConvAttrs, convs: list[str], source: str, context: _Context,
+                        span) -> PendingShortcut:
+        """The 1x1 conv a causal block's first add needs when its input has other channels. Convs
+        are numbered in order, so when it is inserted it takes the second conv's name and each
+        later conv the next one (the last a fresh name)."""
+        names = [*convs[1:], self.auto_full("conv1d", context)]
+        conv = Node(names[0], "conv", attrs, (source,), span, context.scope, context.allow)
+        return PendingShortcut((conv,), renames=tuple(zip(names[:-1], names[1:])))
+
+    def projection(self, source: str, body: str, body_nodes: list[Node], context: _Context,
+                   span) -> tuple[Node, ...]:
+        """The 1x1 conv (+ batchnorm) that would give ``source`` the body output's shape (``infer``
+        gives the conv the body's channels, and decides whether the add takes it); () after an error."""
         spatial = self.rank(source) - 1
-        shape = self.shapes.get(body)
         convs = [node for node in body_nodes if isinstance(node.attrs, ConvAttrs)]
-        channels = shape[-1] if shape else next((getattr(node.attrs, "filters", None) for node in reversed(
-            body_nodes) if hasattr(node.attrs, "filters")), None)
-        if spatial < 1 or channels is None:
+        channels: int = next((node.attrs.filters for node in reversed(body_nodes)
+                              if hasattr(node.attrs, "filters")), 0)
+        if spatial < 1:
             self.error("projection", "cannot build a projection shortcut here: the block input has no "
-                                     "spatial axes or the body's output channels are unknown", span, context,
-                       hint="give shortcut: a list of layers")
-            return source
+                                     "spatial axes", span, context, hint="give shortcut: a list of layers")
+            return ()
         stride = self.total_stride(source, body, spatial)
         attrs = ConvAttrs(filters=channels, kernel=(1,) * spatial, strides=stride, padding="valid",
                           dilation=(1,) * spatial, use_bias=any(c.attrs.use_bias for c in convs) if convs else True,
                           **({"kernel_init": convs[0].attrs.kernel_init, "bias_init": convs[0].attrs.bias_init}
                              if convs else _inits(None, self.spec.init)))
-        output = self.add_node(self.auto_full(f"conv{spatial}d", context), "conv", attrs, (source,), span, context)
+        conv = Node(self.auto_full(f"conv{spatial}d", context), "conv", attrs, (source,), span, context.scope,
+                    context.allow)
         norms = [node.attrs for node in body_nodes if isinstance(node.attrs, BatchNormAttrs)]
-        if norms:
-            output = self.add_node(self.auto_full("batchnorm", context), "batchnorm", norms[-1], (output,), span,
-                                   context)
-        return output
+        if not norms:
+            return (conv,)
+        norm = Node(self.auto_full("batchnorm", context), "batchnorm", norms[-1], (conv.name,), span,
+                    context.scope, context.allow)
+        return conv, norm
 
     def total_stride(self, source: str, output: str, spatial: int) -> tuple[int, ...]:
         """The product of strides along the body's main path (first inputs), from output back to source."""
@@ -470,34 +473,11 @@ class _Resolver:
             raise _TooLarge
         self.nodes.append(Node(name, op, attrs, inputs, span, context.scope, allow | context.allow))
         self.declare(name, name, span, context)
-        self.shapes[name] = self.infer_shape(op, attrs, inputs)
-        shape = self.shapes[name]
-        if shape is not None:
-            self.ranks[name] = len(shape)
-        elif op == "input":
-            self.ranks[name] = len(attrs.shape)
-        else:
-            self.ranks[name] = 1 if op in ("flatten", "global_pool") else self.rank(inputs[0])
+        self.ranks[name] = _output_rank(op, attrs, [self.rank(source) for source in inputs])
         return name
-
-    def infer_shape(self, op: str, attrs: Attrs, inputs: tuple[str, ...]) -> tuple[int, ...] | None:
-        if op == "input":
-            return tuple(attrs.shape)
-        shapes = [self.shapes.get(name) for name in inputs]
-        if not shapes or any(shape is None for shape in shapes):
-            return None
-        try:
-            return output_shape(op, attrs, shapes)
-        except (ShapeError, ArithmeticError, ValueError, IndexError, KeyError, TypeError):
-            return None  # infer reports it at the right node; here it only means "unknown"
 
     def rank(self, name: str) -> int:
         return self.ranks.get(name, 1)
-
-    def same_shape(self, first: str, second: str) -> bool:
-        """True when both shapes are known and equal, or when either is unknown (fall back to identity)."""
-        one, other = self.shapes.get(first), self.shapes.get(second)
-        return one is None or other is None or one == other
 
     def auto_full(self, base: str, context: _Context) -> str:
         return context.full(self.auto_local(base, context))
@@ -593,12 +573,30 @@ class _Resolver:
         return [name[len(prefix):] for name in self.outputs for prefix in prefixes if name.startswith(prefix)]
 
 
-def _inits(own, network) -> dict[str, str]:
-    chosen = {}
-    for part in ("kernel", "bias"):
-        name = getattr(own, part, None) or getattr(network, part, None)
-        if name is not None:
-            chosen[f"{part}_init"] = name
+def _output_rank(op: str, attrs: Attrs, input_ranks: list[int]) -> int:
+    """The number of axes of an op's output (batch excluded): what lowering needs to know of shapes."""
+    if isinstance(attrs, InputAttrs | ReshapeAttrs):
+        return len(attrs.shape)
+    if op == "flatten" or isinstance(attrs, GlobalPoolAttrs) and not attrs.keepdims:
+        return 1
+    return input_ranks[0] if input_ranks else 1
+
+
+class _Inits(TypedDict, total=False):
+    """The initializers a layer names (its own, else the network's ``init:``), as attrs keywords."""
+
+    kernel_init: str
+    bias_init: str
+
+
+def _inits(own, network) -> _Inits:
+    chosen = _Inits()
+    kernel = getattr(own, "kernel", None) or getattr(network, "kernel", None)
+    if kernel is not None:
+        chosen["kernel_init"] = kernel
+    bias = getattr(own, "bias", None) or getattr(network, "bias", None)
+    if bias is not None:
+        chosen["bias_init"] = bias
     return chosen
 
 

@@ -109,10 +109,10 @@ def _explained_by_typo(path: Path, typos: set[tuple[Path, str | int]]) -> bool:
 
 def _label(path: Path) -> tuple[str | None, str | None]:
     """(subject, key) for a message: ('conv', 'K'), ('conv', 'entry 2 of F'), (None, 'input')."""
-    index = None
+    index: int | None = None
     end = len(path)
-    while end and isinstance(path[end - 1], int):
-        index = path[end - 1]
+    while end and isinstance(entry := path[end - 1], int):
+        index = entry
         end -= 1
     if not end:
         return None, None

@@ -337,18 +337,40 @@ class TrainSpec(_Strict):
         return value
 
 
+# Short names for keys of a sub-section: the keywords of ``netspec.train.fit`` (``lr=0.1``) and,
+# dashed, the flags of ``netspec train`` (``--lr 0.1``). The one alias table of the train: overrides.
+SHORT_NAMES = {
+    "lr": "optimizer.lr",
+    "optimizer": "optimizer.name",
+    "momentum": "optimizer.momentum",
+    "weight_decay": "optimizer.weight_decay",
+    "schedule": "schedule.name",
+}
+
+
+def override_path(key: str, value: Any = None) -> str:
+    """The dotted path an override key names: a short name's path, else the key itself.
+    A mapping value replaces a whole section (``optimizer={"name": "adam"}``), so it keeps its key.
+
+    >>> override_path("lr"), override_path("optimizer", {"name": "adam"}), override_path("schedule.name")
+    ('optimizer.lr', 'optimizer', 'schedule.name')
+    """
+    return key if isinstance(value, dict) else SHORT_NAMES.get(key, key)
+
+
 def with_overrides(spec: TrainSpec | None, overrides: dict[str, Any]) -> TrainSpec:
     """A copy of ``spec`` (or the defaults) with ``overrides`` applied and validated.
 
-    Keys are field names, or dotted paths into a sub-section
-    (``"optimizer.lr"``); ``None`` values mean "not given" and are skipped.
-    A bad value raises pydantic's ``ValidationError``.
+    Keys are field names, short names (:data:`SHORT_NAMES`: ``lr``), or dotted
+    paths into a sub-section (``"optimizer.lr"``); ``None`` values mean "not
+    given" and are skipped. A bad value raises pydantic's ``ValidationError``.
 
-    >>> with_overrides(None, {"epochs": 3, "optimizer.lr": 0.1}).optimizer.learning_rate
+    >>> with_overrides(None, {"epochs": 3, "lr": 0.1}).optimizer.learning_rate
     0.1
     """
     data = spec.model_dump(exclude_unset=True) if spec is not None else {}
-    for key, value in overrides.items():
+    for short, value in overrides.items():
+        key = override_path(short, value)
         if value is None:
             continue
         target = data

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from netspec.diagnostics import NetspecError, error
@@ -74,7 +75,7 @@ def unflatten_like(template, flat: dict[str, np.ndarray], *, where: str = "check
                 hint="the checkpoint was saved from a different network (or netspec version)")])
         stored = flat[name]
         if _is_key(leaf):
-            leaves.append(jax.random.wrap_key_data(stored, impl=jax.random.key_impl(leaf)))
+            leaves.append(jax.random.wrap_key_data(jnp.asarray(stored), impl=jax.random.key_impl(leaf)))
             continue
         expected = tuple(np.shape(leaf))
         if tuple(stored.shape) != expected:

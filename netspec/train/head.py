@@ -15,7 +15,7 @@ Pure IR manipulation; no JAX here.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 from netspec.ir import ActivationAttrs, Graph
 from netspec.ops import OPS
@@ -41,7 +41,8 @@ def split_output_activation(graph: Graph) -> tuple[Graph, Head]:
         return graph, None
     activation = getattr(output.attrs, "activation", None)
     if OPS[output.op].fuses_activation and activation is not None and activation.name in ("softmax", "sigmoid"):
-        stripped = dataclasses.replace(output, attrs=dataclasses.replace(output.attrs, activation=None))
+        fused: Any = output.attrs  # an attrs class with an activation field (the op table's fuses_activation)
+        stripped = dataclasses.replace(output, attrs=dataclasses.replace(fused, activation=None))
         nodes = tuple(stripped if n.name == output.name else n for n in graph.nodes)
         return _with(graph, nodes, output.name), activation.name
     return graph, None

@@ -27,6 +27,7 @@ from netspec.ir import Graph
 from netspec.spec.train import TrainSpec
 from netspec.train import rundir
 from netspec.train.batches import Prefetcher, epoch_order, eval_batches
+from netspec.train.plan import Plan, plan_run
 from netspec.train.progress import Display
 from netspec.train.resume import open_session
 from netspec.train.session import Session
@@ -103,7 +104,8 @@ class _Interrupt:
 def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | Path | None = None,
         max_steps: int | None = None, quiet: bool = False, display: Display | None = None,
         data_source: str | None = None, data_options: dict[str, Any] | None = None, save: bool = True,
-        spec_text: str | None = None, allow_changes: bool = False, **overrides: Any) -> Run:
+        spec_text: str | None = None, allow_changes: bool = False, plan: Plan | None = None,
+        **overrides: Any) -> Run:
     """Train ``graph`` on ``dataset`` (a :class:`netspec.data.Dataset`).
 
     ``overrides`` replace keys of the spec's ``train:`` section: any field
@@ -118,18 +120,24 @@ def fit(graph: Graph, dataset, *, out: str | Path | None = None, resume: str | P
     ``run.json`` so ``--resume``, ``eval`` and ``predict`` reload the same data.
     A resumed run must have the same network and settings (``epochs`` may
     change); ``allow_changes=True`` accepts other overrides and records them
-    in ``run.json`` (:mod:`netspec.train.fingerprint`).
+    in ``run.json`` (:mod:`netspec.train.fingerprint`). ``plan`` (from
+    :func:`netspec.train.plan.plan_run`) stands for ``resume`` and the overrides
+    when the caller has decided the settings already, as ``netspec train`` has.
     """
+    if plan is None:
+        plan = plan_run(graph, overrides, resume=resume)
+    elif overrides or resume is not None:
+        raise TypeError("fit: pass either plan= or resume= and overrides, not both")
     display = display or Display(quiet=quiet)
     if jax.process_index() != 0:  # in a multi-process run only process 0 prints
         from netspec.train.multihost import SilentDisplay
 
         display = SilentDisplay()
-    session = open_session(graph, dataset, out=out, resume=resume, overrides=overrides,
+    session = open_session(graph, dataset, plan, out=out,
                            data_source=data_source, data_options=data_options, save=save, display=display,
                            spec_text=spec_text, allow_changes=allow_changes)
     try:
-        return _fit(session, dataset, display, resumed=resume is not None, max_steps=max_steps)
+        return _fit(session, dataset, display, resumed=plan.resumed is not None, max_steps=max_steps)
     finally:
         if session.lock is not None:
             session.lock.release()
@@ -178,7 +186,7 @@ def _loop(session: Session, display: Display, interrupt: _Interrupt, max_steps: 
                     now = time.monotonic()
                     if session.placement.refresh_due(now - last_refresh, session.global_step, REFRESH_SECONDS):
                         last_refresh = now
-                        live = session.running_means()
+                        live: dict[str, float | None] = dict(session.running_means())
                         _check_finite(session, live, display)
                         live["images_per_s"] = session.throughput(now - started)
                         display.update(session.step_in_epoch, live)

@@ -97,8 +97,10 @@ def max_norm_constraint(max_value: float) -> optax.GradientTransformation:
     return optax.GradientTransformation(init, update)
 
 
-def make_optimizer(train: TrainSpec, steps_per_epoch: int) -> optax.GradientTransformation:
-    """The full Optax chain for ``train`` (see the module docstring for the order)."""
+def make_optimizer(train: TrainSpec, steps_per_epoch: int,
+                   schedule: optax.Schedule | None = None) -> optax.GradientTransformation:
+    """The full Optax chain for ``train`` (see the module docstring for the order); ``schedule``
+    is :func:`make_schedule`'s, when the caller has made it already."""
     spec = train.optimizer
     parts: list[optax.GradientTransformation] = []
     if train.clip_norm is not None:
@@ -118,7 +120,9 @@ def make_optimizer(train: TrainSpec, steps_per_epoch: int) -> optax.GradientTran
         raise ValueError(f"unknown optimizer {spec.name!r}")
     if spec.decoupled_weight_decay > 0:
         parts.append(optax.add_decayed_weights(spec.decoupled_weight_decay, mask=kernel_mask))
-    parts.append(optax.scale_by_learning_rate(make_schedule(train, steps_per_epoch)))
+    if schedule is None:
+        schedule = make_schedule(train, steps_per_epoch)
+    parts.append(optax.scale_by_learning_rate(schedule))
     if train.max_norm is not None:
         parts.append(max_norm_constraint(train.max_norm))
     return optax.chain(*parts)

@@ -11,7 +11,15 @@ import sys
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 COMPACT_BELOW = 100  # terminal columns under which the bar drops the live metrics
 _COLUMNS = (  # (history key, header, width including the gap after it)
@@ -54,9 +62,9 @@ class Display:
         self.console = console or Console(file=sys.stdout, highlight=False)
         self.quiet = quiet
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
         self._header_done = False
-        self._columns = _COLUMNS
+        self._columns: tuple[tuple[str, str, int], ...] = _COLUMNS
         self.rate_name = "images/s"  # "samples/s" for sequences and vectors (set by the loop)
 
     def message(self, text: str) -> None:
@@ -66,6 +74,7 @@ class Display:
     def start_epoch(self, epoch: int, epochs: int, steps: int, done: int = 0) -> None:
         if self.quiet or not self.console.is_terminal:
             return
+        columns: tuple[ProgressColumn, ...]
         if self.console.width < COMPACT_BELOW:  # narrow terminal: the live metrics would crowd out the bar
             columns = (TextColumn(f"{epoch}/{epochs}"), BarColumn(bar_width=max(8, self.console.width - 32)),
                        MofNCompleteColumn(), TimeRemainingColumn(compact=True))
@@ -76,8 +85,8 @@ class Display:
         self._progress.start()
         self._task = self._progress.add_task("train", total=steps, completed=done, live="")
 
-    def update(self, completed: int, live: dict[str, float]) -> None:
-        if self._progress is None:
+    def update(self, completed: int, live: dict[str, float | None]) -> None:
+        if self._progress is None or self._task is None:
             return
         text = "  ".join(f"{self.rate_name if k == 'images_per_s' else k} {format_value(k, v)}"
                          for k, v in live.items() if v is not None)

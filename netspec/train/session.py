@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from netspec.data.dataset import Dataset
 from netspec.data.standardize import Standardizer
 from netspec.diagnostics import Diagnostic, NetspecError, did_you_mean, error
 from netspec.infer.limits import metric_problems, model_problems
@@ -30,7 +32,8 @@ from netspec.train import checkpoint, multihost, rundir
 from netspec.train.batches import eval_batches, partial_batch_problem, steps_per_epoch
 from netspec.train.head import split_output_activation
 from netspec.train.losses import apply_head, kernel_penalty, make_loss, make_metrics
-from netspec.train.optim import make_optimizer
+from netspec.train.optim import make_optimizer, make_schedule
+from netspec.train.run_lock import RunLock
 from netspec.train.safe_save import guarded_write, refuse_non_finite
 from netspec.train.sharding import check_batch_size
 from netspec.train.step import StepConfig, Steps, zero_totals
@@ -38,8 +41,6 @@ from netspec.train.transfer import freeze_batchnorm, frozen_layers, trainable_fi
 
 LAST, BEST = "last", "best"
 PLOT_EVERY_EPOCH_SECONDS = 20.0
-# Overrides with a friendlier name than their place in TrainSpec.
-OVERRIDE_ALIASES = {"lr": "optimizer.lr", "optimizer": "optimizer.name", "schedule": "schedule.name"}
 
 
 def choose_loss(train: TrainSpec, head: str | None, output_shape: tuple[int, ...], task: str | None) -> str:
@@ -59,23 +60,18 @@ def choose_loss(train: TrainSpec, head: str | None, output_shape: tuple[int, ...
     return "binary_cross_entropy" if output_shape[-1:] == (1,) else "cross_entropy"
 
 
-def resolve_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    """``lr=`` -> ``optimizer.lr``; ``optimizer="adam"`` -> ``optimizer.name`` (a dict replaces the section)."""
-    return {(key if isinstance(value, dict) else OVERRIDE_ALIASES.get(key, key)): value
-            for key, value in overrides.items()}
-
-
 def settings(graph: Graph, overrides: dict[str, Any], base: TrainSpec | None = None) -> TrainSpec:
     """The spec's ``train:`` section (or ``base``) with command-line overrides, validated."""
     from pydantic import ValidationError
 
     try:
-        return with_overrides(base if base is not None else graph.train, resolve_overrides(overrides))
+        spec_train = graph.train if isinstance(graph.train, TrainSpec) else None
+        return with_overrides(base if base is not None else spec_train, overrides)
     except ValidationError as exc:
         raise NetspecError([_override_problem(problem) for problem in exc.errors()]) from None
 
 
-def _override_problem(problem: dict) -> Diagnostic:
+def _override_problem(problem: Mapping[str, Any]) -> Diagnostic:
     """One pydantic error of an override as a diagnostic, with did-you-mean for unknown keys."""
     location = problem["loc"]
     hint = None
@@ -103,7 +99,6 @@ class Session:
 
     def __init__(self, graph: Graph, train: TrainSpec, *, task: str | None, standardizer: Standardizer,
                  train_examples: int, directory: Path | None, display=None):
-        from netspec.builder import build
         from netspec.pipeline import analysis_of
 
         self.graph = graph
@@ -115,6 +110,22 @@ class Session:
         self.output_shape = analysis_of(graph).output.output_shape
         self.loss_name = choose_loss(train, self.head, self.output_shape, task)
         self.placement = multihost.placement()
+        self._check_it_fits(analysis_of(graph), train_examples)
+        self.steps_per_epoch = max(1, steps_per_epoch(train_examples, train.batch_size, train.drop_last))
+        self.train_examples = train_examples
+        self.frozen = frozen_layers(graph, train.freeze)
+        self._build_steps()
+        self._start_position()
+        self.dataset: Dataset | None = None
+        self.lock: RunLock | None = None  # while this session trains into a folder
+        # Set by resume.restore for a trained run: its run.json and class names.
+        self.run_info: dict[str, Any] = {}
+        self.class_names: list[str] | None = None
+
+    def _check_it_fits(self, analysis, train_examples: int) -> None:
+        """The batch (and a partial last one) splits across the devices, the metrics suit the output,
+        the model fits in memory."""
+        train = self.train
         problems = check_batch_size(train.batch_size, self.placement.device_count)
         partial = None if train.drop_last else partial_batch_problem(
             train_examples, train.batch_size, self.placement.device_count)
@@ -123,20 +134,34 @@ class Session:
                                   hint="keep drop_last: true (the default), or choose a batch size "
                                        "whose remainder divides over the devices"))
         problems += metric_problems(train.metrics, self.output_shape, self.loss_name)
-        problems += model_problems(analysis_of(graph), batch_size=train.batch_size)
+        problems += model_problems(analysis, batch_size=train.batch_size)
         if problems:
             raise NetspecError(problems)
-        self.steps_per_epoch = max(1, steps_per_epoch(train_examples, train.batch_size, train.drop_last))
-        self.train_examples = train_examples
 
+    def _build_steps(self) -> None:
+        """The model, its optimizer (and LR schedule) and the jitted steps, with their state placed."""
         from flax import nnx
 
-        self.frozen = frozen_layers(graph, train.freeze)
+        from netspec.builder import build
+
+        train = self.train
         model = build(self.logits_graph, seed=train.seed)
-        optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch),
+        self.schedule = make_schedule(train, self.steps_per_epoch)  # the optimizer's, shown in the history
+        optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch, self.schedule),
                                   wrt=trainable_filter(self.logits_graph, self.frozen))
         metrics = make_metrics(train.metrics, self.loss_name)
-        self.config = StepConfig(
+        self.config = self._step_config(metrics)
+        self.steps = Steps(model, optimizer, self.config)
+        self.model_state = self.placement.replicate(self.steps.model_state)
+        self.opt_state = self.placement.replicate(self.steps.opt_state)
+        self.metric_names = list(metrics)
+        self.totals = self.placement.replicate(zero_totals(self.metric_names))
+
+    def _step_config(self, metrics) -> StepConfig:
+        """What a step does besides the gradient: loss, metrics, input standardisation,
+        augmentation, penalties, the output head and frozen batchnorms."""
+        train, standardizer = self.train, self.standardizer
+        return StepConfig(
             loss=make_loss(self.loss_name, self.head),
             metrics=metrics,
             normalize=standardizer.apply if standardizer.mode != "none" else None,
@@ -147,13 +172,9 @@ class Session:
             prepare_train=(lambda model: freeze_batchnorm(model, self.logits_graph, self.frozen))
             if self.frozen else None,
         )
-        self.steps = Steps(model, optimizer, self.config)
-        self.model_state = self.placement.replicate(self.steps.model_state)
-        self.opt_state = self.placement.replicate(self.steps.opt_state)
-        self.metric_names = list(metrics)
-        self.totals = self.placement.replicate(zero_totals(self.metric_names))
-        self.schedule = make_schedule_for_display(train, self.steps_per_epoch)
-        # position
+
+    def _start_position(self) -> None:
+        """Epoch 0, step 0: no history, no best epoch, no checkpoint yet."""
         self.epoch = 0
         self.step_in_epoch = 0
         self.global_step = 0
@@ -165,11 +186,6 @@ class Session:
         self.best: dict[str, Any] = {"monitor": None, "value": None, "epoch": None}
         self.wait = 0
         self.has_checkpoint = False
-        self.dataset = None
-        self.lock = None  # netspec.train.run_lock.RunLock while this session trains into a folder
-        # Set by resume.restore for a trained run: its run.json and class names.
-        self.run_info: dict[str, Any] = {}
-        self.class_names: list[str] | None = None
 
     # --- stepping -----------------------------------------------------------
 
@@ -354,11 +370,12 @@ class Session:
         """The history files; the plot (slowest) only when asked, e.g. when training ends."""
         if self.directory is not None and self.placement.is_primary:
             with guarded_write(self.directory, self.has_checkpoint):
-                rundir.write_history(self.directory, self.history, plot=plot, marks=self.curve_marks())
+                rundir.write_history(self.directory, self.history, plot=plot,
+                                     marks=self.curve_marks(self.directory))
 
-    def curve_marks(self) -> dict[str, Any]:
+    def curve_marks(self, directory: Path) -> dict[str, Any]:
         """What curves.png shows besides the curves: a title, the best epoch, the test point."""
-        run = self.directory / rundir.RUN
+        run = directory / rundir.RUN
         info = rundir.read_json(run) if run.is_file() else {}
         data = (info.get("data_record") or {}).get("name") or info.get("data") or ""
         title = (f"{self.graph.name} on {data}: {self.loss_name}, {self.train.optimizer.name} "
@@ -368,6 +385,7 @@ class Session:
 
     def load_state(self, which: str = LAST, *, with_position: bool = True) -> dict[str, Any]:
         """Load ``checkpoints/<which>`` into this session; returns its meta."""
+        assert self.directory is not None, "only a session with a run folder has checkpoints"
         arrays, meta = checkpoint.load(self.directory / rundir.CHECKPOINTS / which)
         template = {"model": self.model_state, "optimizer": self.opt_state}
         restored = checkpoint.unflatten_like(template, arrays, where=f"checkpoint {which}")
@@ -415,12 +433,6 @@ class Session:
         if last is not None:
             run["test_last"] = last
         rundir.write_json(path, run)
-
-
-def make_schedule_for_display(train: TrainSpec, steps: int):
-    from netspec.train.optim import make_schedule
-
-    return make_schedule(train, steps)
 
 
 def _make_augment(train: TrainSpec):

@@ -113,34 +113,11 @@ def initialize_from(graph: Graph, model_state, sources: list[InitFromSpec]):
 
 def _copies(graph: Graph, paths: dict, target: dict, source: InitFromSpec) -> tuple[dict, list[Diagnostic]]:
     """The arrays ``source`` provides for ``target`` keys, and every problem found."""
-    from netspec.pipeline import load
-    from netspec.train import checkpoint
-    from netspec.train.rundir import run_folder_of
-
     assert source.checkpoint is not None  # weights: sources are imported by netspec.train.pretrained
     where = f"init_from {source.checkpoint}"
-    folder = run_folder_of(Path(source.checkpoint).resolve())  # orbax wants absolute paths
-    spec = Path(source.spec) if source.spec else folder / "spec.yaml"
-    if not spec.is_file():
-        raise NetspecError([error("no-spec", f"{where}: no spec file {spec}",
-                                  hint="name the spec that run was trained from: init_from: {spec: FILE}")])
-    source_graph = load(str(spec))
+    source_graph, arrays = _source_run(source, where)
     source_paths = module_paths(source_graph)
-    path = Path(source.checkpoint).resolve()
-    if path == folder:
-        best = folder / "checkpoints" / "best"
-        path = best if best.exists() else folder / "checkpoints" / "last"
-    arrays, _ = checkpoint.load(path)
-    if source.layers is None:
-        names = [name for name in paths if name in source_paths]
-        problems: list[Diagnostic] = []
-        if not names:
-            problems.append(error("init-from-nothing", f"{where}: no layer with weights has a name "
-                                                       f"in both '{graph.name}' and '{source_graph.name}'",
-                                  hint="list the layers to copy: init_from: {layers: [...]}"))
-    else:
-        names, problems = select(graph, source.layers, key="train.init_from.layers")
-        names = [name for name in names if name in paths]
+    names, problems = _layers_to_copy(graph, paths, source, source_graph, source_paths, where)
     found: dict = {}
     for name in names:
         if name not in source_paths:
@@ -148,19 +125,66 @@ def _copies(graph: Graph, paths: dict, target: dict, source: InitFromSpec) -> tu
                                                        f"'{source_graph.name}'",
                                   hint=did_you_mean(name, source_paths) or "copy only layers both networks have"))
             continue
-        mine = "model/" + "/".join(paths[name]) + "/"
-        theirs = "model/" + "/".join(source_paths[name]) + "/"
-        for key in [k for k in target if k.startswith(mine)]:
-            stored = arrays.get(theirs + key[len(mine):])
-            if stored is None:
-                problems.append(error("init-from-missing", f"{where}: layer '{name}' has no "
-                                                           f"'{key[len(mine):]}' in the checkpoint"))
-            elif stored.shape != target[key].shape:
-                problems.append(error(
-                    "init-from-shape",
-                    f"{where}: layer '{name}' {key[len(mine):]} has shape {tuple(target[key].shape)} in "
-                    f"'{graph.name}' but {tuple(stored.shape)} in '{source_graph.name}'",
-                    hint="copy only layers of the same shape (init_from: {layers: [...]}), or rename the new one"))
-            else:
-                found[key] = stored
+        arrays_found, mismatches = _layer_arrays(name, paths[name], source_paths[name], target, arrays,
+                                                 (graph.name, source_graph.name), where)
+        found.update(arrays_found)
+        problems += mismatches
+    return found, problems
+
+
+def _source_run(source: InitFromSpec, where: str) -> tuple[Graph, dict]:
+    """The graph of the run ``source`` names (its spec) and the arrays of its checkpoint (best, else last)."""
+    from netspec.pipeline import load
+    from netspec.train import checkpoint
+    from netspec.train.rundir import run_folder_of
+
+    assert source.checkpoint is not None
+    folder = run_folder_of(Path(source.checkpoint).resolve())  # orbax wants absolute paths
+    spec = Path(source.spec) if source.spec else folder / "spec.yaml"
+    if not spec.is_file():
+        raise NetspecError([error("no-spec", f"{where}: no spec file {spec}",
+                                  hint="name the spec that run was trained from: init_from: {spec: FILE}")])
+    source_graph = load(str(spec))
+    path = Path(source.checkpoint).resolve()
+    if path == folder:
+        best = folder / "checkpoints" / "best"
+        path = best if best.exists() else folder / "checkpoints" / "last"
+    arrays, _ = checkpoint.load(path)
+    return source_graph, arrays
+
+
+def _layers_to_copy(graph: Graph, paths: dict, source: InitFromSpec, source_graph: Graph, source_paths: dict,
+                    where: str) -> tuple[list[str], list[Diagnostic]]:
+    """The layers ``init_from: layers:`` selects (default: every weighted layer both networks name)."""
+    if source.layers is not None:
+        names, problems = select(graph, source.layers, key="train.init_from.layers")
+        return [name for name in names if name in paths], problems
+    names = [name for name in paths if name in source_paths]
+    if names:
+        return names, []
+    return names, [error("init-from-nothing", f"{where}: no layer with weights has a name "
+                                              f"in both '{graph.name}' and '{source_graph.name}'",
+                         hint="list the layers to copy: init_from: {layers: [...]}")]
+
+
+def _layer_arrays(name: str, mine_path, theirs_path, target: dict, arrays: dict, networks: tuple[str, str],
+                  where: str) -> tuple[dict, list[Diagnostic]]:
+    """One layer's arrays from the checkpoint, for the ``target`` keys under its module path."""
+    mine = "model/" + "/".join(mine_path) + "/"
+    theirs = "model/" + "/".join(theirs_path) + "/"
+    found: dict = {}
+    problems: list[Diagnostic] = []
+    for key in [k for k in target if k.startswith(mine)]:
+        stored = arrays.get(theirs + key[len(mine):])
+        if stored is None:
+            problems.append(error("init-from-missing", f"{where}: layer '{name}' has no "
+                                                       f"'{key[len(mine):]}' in the checkpoint"))
+        elif stored.shape != target[key].shape:
+            problems.append(error(
+                "init-from-shape",
+                f"{where}: layer '{name}' {key[len(mine):]} has shape {tuple(target[key].shape)} in "
+                f"'{networks[0]}' but {tuple(stored.shape)} in '{networks[1]}'",
+                hint="copy only layers of the same shape (init_from: {layers: [...]}), or rename the new one"))
+        else:
+            found[key] = stored
     return found, problems

@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace, cluster: ClusterOptions | None) -> int:
     from netspec.train.loop import fit
+    from netspec.train.plan import plan_run
     from netspec.train.progress import Display
-    from netspec.train.rundir import read_run, recorded_settings
-    from netspec.train.session import settings
+    from netspec.train.rundir import read_run
 
     if cluster is not None:  # before anything else touches JAX
         from netspec.train.cluster import initialize
@@ -86,25 +86,24 @@ def _train(args: argparse.Namespace, cluster: ClusterOptions | None) -> int:
         # A bad --resume folder is reported before anything is loaded.
         run_info = read_run(Path(args.resume)) if args.resume is not None else None
         graph, text = _spec_and_text(args)
-        overrides = overrides_from(args)
-        base = recorded_settings(run_info, Path(args.resume)) if run_info is not None else None
-        train = settings(graph, overrides, base)
+        plan = plan_run(graph, overrides_from(args), resume=args.resume, run=run_info)
+        train = plan.train
         source = args.data or (run_info or {}).get("data") or train.data
         dataset = load_dataset(source, graph, val_split=train.val_split, seed=train.seed, args=args,
                                run_info=run_info)
-        return run_info, graph, text, overrides, source, dataset
+        return run_info, graph, text, plan, source, dataset
 
     if cluster is None:
-        run_info, graph, text, overrides, source, dataset = prepare()
+        run_info, graph, text, plan, source, dataset = prepare()
     else:  # a process that cannot read its spec or data stops every process, with its diagnostic
         from netspec.train.agreement import together
 
-        run_info, graph, text, overrides, source, dataset = together(prepare)
+        run_info, graph, text, plan, source, dataset = together(prepare)
     display = Display(quiet=args.quiet)
     try:
-        result = fit(graph, dataset, out=args.out, resume=args.resume, max_steps=args.max_steps,
+        result = fit(graph, dataset, out=args.out, plan=plan, max_steps=args.max_steps,
                      display=display, data_source=source, data_options=data_options(args, run_info),
-                     spec_text=text, allow_changes=args.allow_changes, **overrides)
+                     spec_text=text, allow_changes=args.allow_changes)
     except NetspecError as exc:
         if cluster is not None and any(d.code == "process-lost" for d in exc.diagnostics):
             from netspec.train.cluster import exit_now
