@@ -37,11 +37,12 @@ def summary(spec) -> Summary:
     return summarize(analysis_of(graph))
 
 
-def build(spec, *, seed: int = 0):
+def build(spec, *, seed: int = 0, lowering: str = "auto"):
     """Compile a spec (Graph, path or YAML text) into a ``flax.nnx.Module``.
 
-    ``model(x)`` maps ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
+    ``model(x)`` maps ``(batch, *input_shape)`` to ``(batch, *output_shape)``;
+    ``lowering`` is ``auto`` (per backend), ``lax`` or ``im2col`` (docs/lowering.md).
     """
     from netspec.builder import build as _build
 
-    return _build(spec, seed=seed)
+    return _build(spec, seed=seed, lowering=lowering)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from netspec.emit.blocks import Block, relative_parts
 from netspec.emit.layers import HELPERS, LayerCode, layer_code
+from netspec.emit.lowering import LAX, Lowering
 from netspec.infer.facts import Analysis
 from netspec.ir import Node
 
@@ -28,7 +29,7 @@ Ref = tuple
 # "train" would hide Module.train) and the emitted file's global names.
 MODULE_MEMBERS = frozenset({"eval", "train", "sow", "perturb", "set_attributes", "iter_modules",
                             "iter_children"})
-GLOBAL_NAMES = frozenset({"jax", "jnp", "nnx", "np", "self", "rngs", *HELPERS})
+GLOBAL_NAMES = frozenset({"itertools", "jax", "jnp", "nnx", "np", "self", "rngs", *HELPERS})
 
 KIND_CLASS_NAMES = {"residual": "ResidualBlock", "inception": "InceptionBlock", "causal": "CausalStack",
                     "repeat": "RepeatedBlock"}
@@ -148,7 +149,7 @@ def integer_factor(values: tuple[int, ...], base: tuple[int, ...]) -> int | None
     return factor if factor is not None and factor >= 2 else None
 
 
-def block_statements(block: Block, analysis: Analysis) -> list[Statement]:
+def block_statements(block: Block, analysis: Analysis, lowering: Lowering = LAX) -> list[Statement]:
     """The statements of ``block``, with input references resolved."""
     produced: dict[str, Ref] = {name: ("arg", i) for i, name in enumerate(block.inputs)}
     statements: list[Statement] = []
@@ -163,7 +164,7 @@ def block_statements(block: Block, analysis: Analysis) -> list[Statement]:
                 produced[name] = ("item", position, index)
             continue
         facts = analysis.layers[item.name]
-        code = layer_code(item, list(facts.input_shapes))
+        code = layer_code(item, list(facts.input_shapes), lowering)
         key = "/".join(relative_parts(item.name, block.inner_path))
         attribute = unique(identifier(key, MODULE_MEMBERS), taken) if code.constructor else None
         sources = tuple(produced[name] for name in item.inputs)
@@ -192,8 +193,9 @@ class ClassTable:
     its index among that class's instances.
     """
 
-    def __init__(self, root: Block, analysis: Analysis, network_class: str):
+    def __init__(self, root: Block, analysis: Analysis, network_class: str, lowering: Lowering = LAX):
         self.analysis = analysis
+        self.lowering = lowering
         self.statements: dict[int, list[Statement]] = {}
         self.structures: dict[int, tuple] = {}
         self.class_of: dict[int, BlockClass] = {}
@@ -221,7 +223,7 @@ class ClassTable:
 
     def _structure(self, block: Block) -> tuple[tuple, int]:
         """(structure, height) of ``block``; records both for every block below."""
-        statements = block_statements(block, self.analysis)
+        statements = block_statements(block, self.analysis, self.lowering)
         parts, height = [], 0
         for statement in statements:
             child_structure = None

@@ -257,6 +257,9 @@ class TrainSpec(_Strict):
     data: str | None = Field(None, description="default --data source: mnist, cifar10, folder:PATH, npz:PATH, ...")
     freeze: FreezeSpec | None = Field(
         None, description="layers whose weights stay fixed: names, glob patterns (block1/*) or {up_to: LAYER}")
+    lowering: Literal["auto", "lax", "im2col"] = Field(
+        "auto", description="how convs and pools are lowered: auto (a rule table per backend), lax (XLA's "
+                            "conv/reduce_window) or im2col (slices + matmul, reshape pooling); same maths and weights")
     init_from: list[InitFromSpec] = Field(
         default_factory=list,
         description="copy weights of same-named layers from trained runs before training: "

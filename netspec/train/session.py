@@ -123,7 +123,7 @@ class Session:
         from flax import nnx
 
         self.frozen = frozen_layers(graph, train.freeze)
-        model = build(self.logits_graph, seed=train.seed)
+        model = build(self.logits_graph, seed=train.seed, lowering=train.lowering)
         optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch),
                                   wrt=trainable_filter(self.logits_graph, self.frozen))
         metrics = make_metrics(train.metrics, self.loss_name)
