@@ -137,6 +137,7 @@ class Session:
             head=apply_head(self.head) if self.head else None,
             prepare_train=(lambda model: freeze_batchnorm(model, self.logits_graph, self.frozen))
             if self.frozen else None,
+            compute_dtype=jnp.bfloat16 if train.precision == "mixed" else None,
         )
         self.steps = Steps(model, optimizer, self.config)
         self.model_state = self.placement.replicate(self.steps.model_state)
