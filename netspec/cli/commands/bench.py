@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--lowering", choices=("auto", "lax", "im2col"), default=None,
                         help="how convs and pools are lowered (default: the spec's train.lowering, else auto)")
+    parser.add_argument("--precision", choices=("float32", "mixed"), default=None,
+                        help="default: the spec's train.precision, else float32")
 
 
 def synthetic_batch(batch_size: int, input_shape, output_shape, loss: str, seed: int = 0):
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise NetspecError([error("bad-option", f"{flag} must be at least 1, but got {value}")])
     graph = load(args.spec)
-    train = settings(graph, {"batch_size": args.batch_size, "lowering": args.lowering})
+    train = settings(graph, {"batch_size": args.batch_size, "lowering": args.lowering,
+                                "precision": args.precision})
     session = Session(graph, train, task=None, standardizer=Standardizer.fit(np.zeros((1,)), "none"),
                       train_examples=train.batch_size, directory=None)
     x, y = synthetic_batch(train.batch_size, graph.input_shape, session.output_shape, session.loss_name)
