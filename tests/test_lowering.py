@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -133,7 +134,7 @@ def test_the_lax_lowering_writes_plain_flax():
     assert "import itertools" not in source
     lowered = emit_source(graph, analysis_of(graph), Lowering("auto", "cpu"))
     assert "conv_by_slices(self.plain, x)" in lowered
-    assert "pool_by_reshape(x, (2, 2), 'max')" in lowered
+    assert 'pool_by_reshape(x, (2, 2), "max")' in lowered
     assert "nnx.max_pool(x, (3, 3), strides=(1, 1)" in lowered
     assert "import itertools" in lowered
 
@@ -166,6 +167,11 @@ def test_exported_im2col_code_runs_standalone(tmp_path):
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "(2, 2)"
     assert "conv_by_slices" in target.read_text()
+    ruff = Path(sys.executable).with_name("ruff")
+    if ruff.exists():  # the lowered file is as lint-clean as the lax one
+        linted = subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W", "--line-length", "110",
+                                 str(target)], capture_output=True, text=True)
+        assert linted.returncode == 0, linted.stdout
 
 
 def test_export_rejects_an_unknown_lowering(tmp_path):

@@ -123,7 +123,7 @@ def lowered_call(node: Node, call: str, input_shapes: list[Shape], lowering: Low
         return call.replace("{layer}({0})", "conv_by_slices({layer}, {0})"), frozenset({"conv_by_slices"})
     if choice == "reshape":
         attrs = cast(PoolAttrs, node.attrs)
-        return f"pool_by_reshape({{0}}, {tuple(attrs.window)!r}, {attrs.mode!r})", frozenset({"pool_by_reshape"})
+        return f'pool_by_reshape({{0}}, {tuple(attrs.window)!r}, "{attrs.mode}")', frozenset({"pool_by_reshape"})
     return call, frozenset()
 
 

@@ -421,7 +421,7 @@ class Writer:
         ]
         imports, code = [], body + "\n".join(initializers)
         if "itertools." in code:
-            imports.append("import itertools")
+            imports += ["import itertools", ""]  # the standard library, then the third-party block
         if "jax." in code:
             imports.append("import jax")
         if "jnp." in code:
