@@ -64,7 +64,7 @@ def assert_lowerings_agree(text: str, batch: int = 2) -> None:
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=2e-4, atol=2e-5 * scale)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec_texts())
 def test_random_specs_every_lowering_equals_lax(text):
     assert_lowerings_agree(text)
