@@ -25,6 +25,7 @@ from jax._src.interpreters import partial_eval
 
 from netspec.builder import build, compile_forward, layer_module, layer_outputs, program_of
 from netspec.diagnostics import NetspecError
+from netspec.emit.lowering import Lowering
 from netspec.emit.program import emit_source
 from netspec.ir import AddAttrs, ConcatAttrs, ConvAttrs, Graph, InputAttrs, Node, Scope
 from netspec.pipeline import analysis_of, load
@@ -89,7 +90,8 @@ layers:
 def test_build_runs_the_exported_source():
     model = build(TINY)
     graph = load(TINY)
-    assert program_of(model).source == emit_source(graph, analysis_of(graph))
+    lowering = Lowering("auto", jax.default_backend())  # build's default: the backend's rule table
+    assert program_of(model).source == emit_source(graph, analysis_of(graph), lowering)
     assert type(model).__name__ == "TinyNet"
 
 

@@ -126,7 +126,7 @@ class Session:
         from flax import nnx
 
         self.frozen = frozen_layers(graph, train.freeze)
-        model = build(self.logits_graph, seed=train.seed)
+        model = build(self.logits_graph, seed=train.seed, lowering=train.lowering)
         optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch),
                                   wrt=trainable_filter(self.logits_graph, self.frozen))
         metrics = make_metrics(train.metrics, self.loss_name)
@@ -140,6 +140,7 @@ class Session:
             head=apply_head(self.head) if self.head else None,
             prepare_train=(lambda model: freeze_batchnorm(model, self.logits_graph, self.frozen))
             if self.frozen else None,
+            compute_dtype=jnp.bfloat16 if train.precision == "mixed" else None,
         )
         self.steps = Steps(model, optimizer, self.config)
         self.model_state = self.placement.replicate(self.steps.model_state)
