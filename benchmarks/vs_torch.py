@@ -17,7 +17,7 @@ reported as img/s, with the ratios netspec/torch and netspec/flax. Needs the
 optional ``bench`` extra (torch)::
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python benchmarks/vs_torch.py [--windows 7] [--steps 3] [--nets lenet vgg]
+    .venv/bin/python benchmarks/vs_torch.py [--windows 7] [--steps 3] [--nets lenet vgg] [--quick]
 """
 
 from __future__ import annotations
@@ -275,8 +275,15 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=7)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch intra-op threads")
-    parser.add_argument("--nets", nargs="*", choices=list(NETS), default=list(NETS))
+    parser.add_argument("--nets", nargs="*", choices=list(NETS), default=None, help="default: all four")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 windows of 2 steps on LeNet, the VGG-style net and cats-vs-dogs "
+                             "(under 5 minutes on 2 idle cores); --nets still chooses")
     args = parser.parse_args()
+    if args.quick:
+        args.windows, args.steps = 3, 2
+    if args.nets is None:
+        args.nets = ["lenet", "vgg", "cats_vs_dogs"] if args.quick else list(NETS)
     torch.set_num_threads(args.threads)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
           f"jax {jax.__version__} ({jax.default_backend()}), torch {torch.__version__} ({args.threads} threads)")
