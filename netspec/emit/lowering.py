@@ -125,7 +125,9 @@ def lowered_call(node: Node, call: str, input_shapes: list[Shape], lowering: Low
         return call.replace("{layer}({0})", "conv_by_slices({layer}, {0})"), frozenset({"conv_by_slices"})
     if choice == "reshape":
         attrs = cast(PoolAttrs, node.attrs)
-        return f'pool_by_reshape({{0}}, {tuple(attrs.window)!r}, "{attrs.mode}")', frozenset({"pool_by_reshape"})
+        # Only integers and one of two fixed words reach the source (no text from the spec).
+        window, mode = tuple(int(size) for size in attrs.window), {"max": '"max"', "avg": '"avg"'}[attrs.mode]
+        return f"pool_by_reshape({{0}}, {window!r}, {mode})", frozenset({"pool_by_reshape"})
     return call, frozenset()
 
 
