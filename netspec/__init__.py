@@ -37,7 +37,8 @@ def summary(spec) -> Summary:
     return summarize(analysis_of(graph))
 
 
-def build(spec, *, seed: int = 0, weights=None, map: dict[str, str] | None = None, partial: bool = False):
+def build(spec, *, seed: int = 0, weights=None, map: dict[str, str] | None = None, partial: bool = False,
+          lowering: str = "auto"):
     """Compile a spec (Graph, path or YAML text) into a ``flax.nnx.Module``.
 
     ``model(x)`` maps ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
@@ -46,11 +47,13 @@ def build(spec, *, seed: int = 0, weights=None, map: dict[str, str] | None = Non
     is printed to stderr; any layer not loaded is an error unless ``partial``.
     ``map`` pairs file layer names with spec layer names. A spec with
     ``base: {weights: ...}`` gets its base's weights without ``weights=``.
+    ``lowering`` is ``auto`` (per backend), ``lax`` or ``im2col`` (docs/lowering.md);
+    it never changes the parameters.
     """
     from netspec.builder import build as _build
 
     graph = spec if isinstance(spec, Graph) else load(spec)
-    model = _build(graph, seed=seed)
+    model = _build(graph, seed=seed, lowering=lowering)
     if weights is None and not graph.meta.get("base", {}).get("weights"):
         return model
     import sys

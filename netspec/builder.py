@@ -21,6 +21,7 @@ import jax
 from flax import nnx
 
 from netspec.diagnostics import NetspecError, did_you_mean, error
+from netspec.emit.lowering import Lowering
 from netspec.emit.program import Program, emit_program
 from netspec.ir import Graph
 
@@ -94,7 +95,7 @@ def _graph(spec: Graph | str | Path) -> Graph:
     return spec if isinstance(spec, Graph) else load(spec)
 
 
-def build(spec: Graph | str | Path, *, seed: int = 0) -> nnx.Module:
+def build(spec: Graph | str | Path, *, seed: int = 0, lowering: str = "auto") -> nnx.Module:
     """Compile a spec (a Graph from ``netspec.load``, a path, or YAML text) into
     a freshly initialised ``nnx.Module``.
 
@@ -105,7 +106,9 @@ def build(spec: Graph | str | Path, *, seed: int = 0) -> nnx.Module:
     back. Weights are ``nnx.Param`` and batchnorm running statistics
     ``nnx.BatchStat``, so their sizes equal the static trainable and
     non-trainable counts. ``seed`` seeds two independent streams: ``params``
-    (initialisation) and ``dropout``. Raises
+    (initialisation) and ``dropout``. ``lowering`` (``auto``, ``lax`` or
+    ``im2col``) chooses how convs and pools are lowered on this backend
+    (:mod:`netspec.emit.lowering`); it never changes the parameters. Raises
     :class:`~netspec.diagnostics.NetspecError` when the spec has errors.
 
     >>> model = build("name: tiny\\ninput: [4, 4, 1]\\nlayers: [flatten, {dense: {units: 2}}]\\n")
@@ -120,7 +123,7 @@ def build(spec: Graph | str | Path, *, seed: int = 0) -> nnx.Module:
     too_large = model_problems(analysis)
     if too_large:  # refuse from the static count rather than fail inside JAX's allocator
         raise NetspecError(too_large)
-    compiled = compile_program(emit_program(graph, analysis))
+    compiled = compile_program(emit_program(graph, analysis, Lowering(lowering, jax.default_backend())))
     params_key, dropout_key = jax.random.split(jax.random.key(seed))
     return compiled.network_class(rngs=nnx.Rngs(params=params_key, dropout=dropout_key))
 

@@ -25,6 +25,7 @@ from jax._src.interpreters import partial_eval
 
 from netspec.builder import build, compile_forward, layer_module, layer_outputs, program_of
 from netspec.diagnostics import NetspecError
+from netspec.emit.lowering import Lowering
 from netspec.emit.program import emit_source
 from netspec.ir import AddAttrs, ConcatAttrs, ConvAttrs, Graph, InputAttrs, Node, Scope
 from netspec.pipeline import analysis_of, load
@@ -89,7 +90,8 @@ layers:
 def test_build_runs_the_exported_source():
     model = build(TINY)
     graph = load(TINY)
-    assert program_of(model).source == emit_source(graph, analysis_of(graph))
+    lowering = Lowering("auto", jax.default_backend())  # build's default: the backend's rule table
+    assert program_of(model).source == emit_source(graph, analysis_of(graph), lowering)
     assert type(model).__name__ == "TinyNet"
 
 
@@ -141,16 +143,20 @@ def test_layer_outputs_and_layer_module():
         layer_outputs(model, x, ["haed"])
 
 
-def test_tracebacks_show_the_emitted_lines():
-    model = build(TINY)
+@pytest.mark.parametrize(("lowering", "line"), [
+    ("lax", "x = self.conv(x)  # (batch, 8, 8, 4)"),
+    ("im2col", "x = conv_by_slices(self.conv, x)  # (batch, 8, 8, 4)"),
+])
+def test_tracebacks_show_the_emitted_lines(lowering, line):
+    model = build(TINY, lowering=lowering)
     try:
         model(jnp.ones((2, 8, 8, 5)))  # wrong number of channels
     except Exception:  # noqa: BLE001 - any error raised inside the generated code
         text = traceback.format_exc()
     else:
         pytest.fail("a 5-channel input should not fit a 2-channel conv")
-    assert 'File "<netspec:TinyNet>"' in text
-    assert "x = self.conv(x)  # (batch, 8, 8, 4)" in text
+    assert 'File "<netspec:TinyNet' in text  # numbered (<netspec:TinyNet#2>) for the second source
+    assert line in text
 
 
 def test_spec_with_errors_raises_diagnostics():

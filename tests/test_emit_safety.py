@@ -56,7 +56,7 @@ def top_level_names(source: str) -> set[str]:
         if isinstance(statement, ast.Expr):
             assert index == 0 and isinstance(statement.value, ast.Constant), ast.dump(statement)
         elif isinstance(statement, ast.Import):
-            assert [alias.name for alias in statement.names] in (["jax"], ["jax.numpy"])
+            assert [alias.name for alias in statement.names] in (["itertools"], ["jax"], ["jax.numpy"])
             names |= {alias.asname or alias.name for alias in statement.names}
         elif isinstance(statement, ast.ImportFrom):
             assert statement.module == "flax" and [a.name for a in statement.names] == ["nnx"]
@@ -83,7 +83,7 @@ def assert_safe_program(program) -> dict:
     names = top_level_names(program.source)
     classes = {name for name in names if name[0].isupper() and name not in MODULE_CONSTANTS}
     assert program.class_name in classes
-    assert names - classes <= {"jax", "jnp", "nnx", *MODULE_CONSTANTS, *INITIALIZERS, *HELPERS}
+    assert names - classes <= {"itertools", "jax", "jnp", "nnx", *MODULE_CONSTANTS, *INITIALIZERS, *HELPERS}
     namespace: dict = {"__name__": "netspec.generated.test"}
     exec(compile(program.source, "<test>", "exec"), namespace)  # the module's top level is checked above
     defined = {name for name in namespace if not name.startswith("__")}
@@ -203,6 +203,36 @@ layers:
 """
     assert check_text(text).ok
     build(text)
+
+
+@pytest.mark.parametrize("name", ["itertools", "conv_by_slices", "pool_by_reshape"])
+def test_names_of_the_lowering_helpers_stay_user_text_under_im2col(name):
+    """The im2col lowering adds ``import itertools`` and two helpers to the module: a
+    network, template, parameter or layer named like them still compiles, defines
+    nothing else, and computes what the lax lowering computes."""
+    pytest.importorskip("flax")
+    import jax.numpy as jnp
+    import numpy as np
+
+    from netspec import build
+    from netspec.emit.lowering import Lowering
+
+    text = f"""name: {name}
+input: [6, 6, 2]
+blocks:
+  {name}:
+    params: {{{name}: 3}}
+    layers: [conv: {{K: "${{{name}}}", F: 3, P: same, name: {name}}}, pool: {{F: 2}}]
+layers:
+  - {name}: {{{name}: 2}}
+  - flatten
+  - dense: {{units: 2}}
+"""
+    graph = load(text)
+    assert_safe_program(emit_program(graph, infer(graph), Lowering("im2col", "cpu")))
+    x = jnp.ones((1, 6, 6, 2))
+    lax_model, lowered_model = build(graph, lowering="lax"), build(graph, lowering="im2col")
+    np.testing.assert_allclose(np.asarray(lowered_model(x)), np.asarray(lax_model(x)), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("parameter", ["glorot_uniform", "ones", "zeros", "he_normal", "uniform", "nnx", "rngs"])

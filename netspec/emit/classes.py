@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from netspec.emit.blocks import Block, relative_parts
 from netspec.emit.layers import HELPERS, INITIALIZERS, LayerCode, layer_code
+from netspec.emit.lowering import LAX, Lowering
 from netspec.emit.text import checked_identifier, is_reserved
 from netspec.infer.facts import Analysis
 from netspec.ir import Node
@@ -30,7 +31,7 @@ Ref = tuple
 # would hide the initialiser inside __init__).
 MODULE_MEMBERS = frozenset({"eval", "train", "sow", "perturb", "set_attributes", "iter_modules",
                             "iter_children"})
-GLOBAL_NAMES = frozenset({"jax", "jnp", "nnx", "np", "self", "rngs", *HELPERS, *INITIALIZERS})
+GLOBAL_NAMES = frozenset({"itertools", "jax", "jnp", "nnx", "np", "self", "rngs", *HELPERS, *INITIALIZERS})
 
 KIND_CLASS_NAMES = {"residual": "ResidualBlock", "inception": "InceptionBlock", "causal": "CausalStack",
                     "repeat": "RepeatedBlock"}
@@ -153,7 +154,7 @@ def integer_factor(values: tuple[int, ...], base: tuple[int, ...]) -> int | None
     return factor if factor is not None and factor >= 2 else None
 
 
-def block_statements(block: Block, analysis: Analysis) -> list[Statement]:
+def block_statements(block: Block, analysis: Analysis, lowering: Lowering = LAX) -> list[Statement]:
     """The statements of ``block``, with input references resolved."""
     produced: dict[str, Ref] = {name: ("arg", i) for i, name in enumerate(block.inputs)}
     statements: list[Statement] = []
@@ -168,7 +169,7 @@ def block_statements(block: Block, analysis: Analysis) -> list[Statement]:
                 produced[name] = ("item", position, index)
             continue
         facts = analysis.layers[item.name]
-        code = layer_code(item, list(facts.input_shapes))
+        code = layer_code(item, list(facts.input_shapes), lowering)
         key = "/".join(relative_parts(item.name, block.inner_path))
         attribute = unique(identifier(key, MODULE_MEMBERS), taken) if code.constructor else None
         sources = tuple(produced[name] for name in item.inputs)
@@ -197,8 +198,9 @@ class ClassTable:
     its index among that class's instances.
     """
 
-    def __init__(self, root: Block, analysis: Analysis, network_class: str):
+    def __init__(self, root: Block, analysis: Analysis, network_class: str, lowering: Lowering = LAX):
         self.analysis = analysis
+        self.lowering = lowering
         self.statements: dict[int, list[Statement]] = {}
         self.structures: dict[int, tuple] = {}
         self.class_of: dict[int, BlockClass] = {}
@@ -226,7 +228,7 @@ class ClassTable:
 
     def _structure(self, block: Block) -> tuple[tuple, int]:
         """(structure, height) of ``block``; records both for every block below."""
-        statements = block_statements(block, self.analysis)
+        statements = block_statements(block, self.analysis, self.lowering)
         parts, height = [], 0
         for statement in statements:
             child_structure = None

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from netspec.diagnostics import NetspecError, error
+from netspec.emit import lowering as lowering_choice
+from netspec.emit.lowering import LAX, LOWERING_HELPERS, Lowering
 from netspec.emit.text import float_literal
 from netspec.infer.shapes import reshape_target
 from netspec.ir import (
@@ -177,6 +179,7 @@ class SeparableConv(nnx.Module):
     def __call__(self, x):
         return self.pointwise(self.depthwise(x))
 ''',
+    **LOWERING_HELPERS,
 }
 
 
@@ -558,6 +561,7 @@ EMIT_RULES: dict[str, Callable[[Node, list[Shape]], LayerCode]] = {
 }
 
 
-def layer_code(node: Node, input_shapes: list[Shape]) -> LayerCode:
-    """The emit rule of ``node.op`` applied to ``node``."""
-    return EMIT_RULES[node.op](node, input_shapes)
+def layer_code(node: Node, input_shapes: list[Shape], lowering: Lowering = LAX) -> LayerCode:
+    """The emit rule of ``node.op`` applied to ``node``, its call lowered as
+    ``lowering`` chooses (:mod:`netspec.emit.lowering`)."""
+    return lowering_choice.apply(node, EMIT_RULES[node.op](node, input_shapes), input_shapes, lowering)

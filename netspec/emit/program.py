@@ -31,6 +31,7 @@ from netspec.emit.classes import (
     unique,
 )
 from netspec.emit.layers import HELPERS, INITIALIZERS
+from netspec.emit.lowering import LAX, Lowering
 from netspec.emit.text import docstring_text
 from netspec.infer.facts import Analysis
 from netspec.ir import Graph
@@ -64,27 +65,28 @@ class Program:
     modules: dict[str, tuple[str, ...]]
 
 
-def emit_source(graph: Graph, analysis: Analysis) -> str:
+def emit_source(graph: Graph, analysis: Analysis, lowering: Lowering = LAX) -> str:
     """The Python source of a standalone Flax NNX module for ``graph``.
 
     ``analysis`` is ``netspec.infer.infer(graph)``; a graph with static
-    errors raises :class:`~netspec.diagnostics.NetspecError`.
+    errors raises :class:`~netspec.diagnostics.NetspecError`. ``lowering``
+    chooses how conv and pooling layers are written (:mod:`netspec.emit.lowering`).
 
     >>> from netspec.pipeline import load, analysis_of
     >>> graph = load("name: tiny\\ninput: [4, 4, 1]\\nlayers: [flatten, {dense: {units: 2}}]\\n")
     >>> "class Tiny(nnx.Module)" in emit_source(graph, analysis_of(graph))
     True
     """
-    return emit_program(graph, analysis).source
+    return emit_program(graph, analysis, lowering).source
 
 
-def emit_program(graph: Graph, analysis: Analysis) -> Program:
+def emit_program(graph: Graph, analysis: Analysis, lowering: Lowering = LAX) -> Program:
     """Like :func:`emit_source`, with the capture functions and their map."""
     if analysis.errors:
         raise NetspecError(analysis.diagnostics)
     class_name = camel_case(graph.name)
     root = build_block_tree(graph)
-    table = ClassTable(root, analysis, class_name)
+    table = ClassTable(root, analysis, class_name, lowering)
     writer = Writer(graph, analysis, table, class_name)
     return writer.program(root)
 
@@ -414,6 +416,8 @@ class Writer:
             "",
         ]
         imports, code = [], body + "\n".join(initializers)
+        if "itertools." in code:
+            imports += ["import itertools", ""]  # the standard library, then the third-party block
         if "jax." in code:
             imports.append("import jax")
         if "jnp." in code:

@@ -29,7 +29,7 @@ ASCII_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Names the generated file defines or relies on at module level: a user name
 # that became one of these would shadow it (``SeparableConv``) or be a
 # syntax error (``None``). Kept in sync with netspec.emit.layers by a test.
-MODULE_NAMES = frozenset({"jax", "jnp", "nnx", "np", "INPUT_SHAPE", "OUTPUT_SHAPE"})
+MODULE_NAMES = frozenset({"itertools", "jax", "jnp", "nnx", "np", "INPUT_SHAPE", "OUTPUT_SHAPE"})
 BUILTIN_NAMES = frozenset({"float", "self", "rngs"})
 
 

@@ -145,7 +145,7 @@ class Session:
         from netspec.builder import build
 
         train = self.train
-        model = build(self.logits_graph, seed=train.seed)
+        model = build(self.logits_graph, seed=train.seed, lowering=train.lowering)
         self.schedule = make_schedule(train, self.steps_per_epoch)  # the optimizer's, shown in the history
         optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch, self.schedule),
                                   wrt=trainable_filter(self.logits_graph, self.frozen))
@@ -171,6 +171,7 @@ class Session:
             head=apply_head(self.head) if self.head else None,
             prepare_train=(lambda model: freeze_batchnorm(model, self.logits_graph, self.frozen))
             if self.frozen else None,
+            compute_dtype=jnp.bfloat16 if train.precision == "mixed" else None,
         )
 
     def _start_position(self) -> None:

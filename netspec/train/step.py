@@ -48,6 +48,28 @@ class StepConfig:
     head: Transform | None = None  # outputs -> the spec's outputs (softmax/sigmoid) for predict
     # Called on the model after model.train(): puts frozen batchnorm layers back in inference mode.
     prepare_train: Callable[[nnx.Module], None] | None = None
+    # train: precision: mixed -> jnp.bfloat16: compute in it, keep params and optimizer state in float32.
+    compute_dtype: Any = None
+
+
+def run_model(model: nnx.Module, x: jax.Array, compute_dtype: Any) -> jax.Array:
+    """``model(x)``, computed in ``compute_dtype`` when given (mixed precision).
+
+    The float32 parameters are cast on the way in, so their gradients come back
+    in float32 through the casts; the outputs are cast back to float32 for the
+    loss, and state the call updates (batchnorm running averages, dropout keys)
+    is written back to ``model`` in its own dtype.
+    """
+    if compute_dtype is None:
+        return model(x)
+    graphdef, params, *rest = nnx.split(model, nnx.Param, ...)  # rest: one state, everything else
+    low = jax.tree.map(lambda p: p.astype(compute_dtype) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
+    view = nnx.merge(graphdef, low, *rest)
+    outputs = view(x.astype(compute_dtype))
+    _, _, *new_rest = nnx.split(view, nnx.Param, ...)
+    nnx.update(model, *jax.tree.map(
+        lambda new, old: new.astype(old.dtype) if jnp.issubdtype(old.dtype, jnp.floating) else new, new_rest, rest))
+    return outputs.astype(jnp.float32)
 
 
 def zero_totals(metric_names) -> dict[str, jax.Array]:
@@ -104,7 +126,7 @@ class Steps:
             x = config.normalize(x)
 
         def objective(model):
-            outputs = model(x)
+            outputs = run_model(model, x, config.compute_dtype)
             per_example = config.loss(outputs, y)
             total = per_example.mean()
             if config.penalty is not None:
@@ -124,7 +146,7 @@ class Steps:
         model = nnx.merge(self.eval_graph, model_state)
         if config.normalize is not None:
             x = config.normalize(x)
-        outputs = model(x)
+        outputs = run_model(model, x, config.compute_dtype)
         return _accumulate(totals, config, outputs, y, config.loss(outputs, y), mask)
 
     def _predict(self, model_state, x):
@@ -133,5 +155,5 @@ class Steps:
         model = nnx.merge(self.eval_graph, model_state)
         if config.normalize is not None:
             x = config.normalize(x)
-        outputs = model(x)
+        outputs = run_model(model, x, config.compute_dtype)
         return config.head(outputs) if config.head is not None else outputs

@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=20, help="steps per timed window (default 20)")
     parser.add_argument("--windows", type=int, default=5, help="timed windows; the median is reported (default 5)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--lowering", choices=("auto", "lax", "im2col"), default=None,
+                        help="how convs and pools are lowered (default: the spec's train.lowering, else auto)")
+    parser.add_argument("--precision", choices=("float32", "mixed"), default=None,
+                        help="default: the spec's train.precision, else float32")
 
 
 def synthetic_batch(batch_size: int, input_shape, output_shape, loss: str, seed: int = 0):
@@ -73,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise NetspecError([error("bad-option", f"{flag} must be at least 1, but got {value}")])
     graph = load(args.spec)
-    train = settings(graph, {"batch_size": args.batch_size})
+    train = settings(graph, {"batch_size": args.batch_size, "lowering": args.lowering,
+                                "precision": args.precision})
     session = Session(graph, train, task=None, standardizer=Standardizer.fit(np.zeros((1,)), "none"),
                       train_examples=train.batch_size, directory=None)
     x, y = synthetic_batch(train.batch_size, graph.input_shape, session.output_shape, session.loss_name)

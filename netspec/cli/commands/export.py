@@ -16,6 +16,7 @@ from pathlib import Path
 
 from netspec.cli.colour import use_color
 from netspec.diagnostics import NetspecError, error, render
+from netspec.emit.lowering import BACKENDS, LOWERINGS, Lowering
 
 HELP = "write the Flax NNX source of a spec as a standalone Python file"
 
@@ -25,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", default="-",
                         help="where to write the module ('-', the default, prints it)")
     parser.add_argument("--force", action="store_true", help="replace FILE if it already exists")
+    parser.add_argument("--lowering", choices=LOWERINGS, default="auto",
+                        help="how convs and pools are written: auto (the rule table for --backend, the default), "
+                             "lax (Flax's own calls) or im2col (slices + matmul, reshape pooling)")
+    parser.add_argument("--backend", choices=BACKENDS, default="cpu",
+                        help="the backend 'auto' chooses for (default cpu, what netspec.build picks there)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from netspec.pipeline import analysis_of, load
 
     graph = load(args.spec)
-    source = emit_source(graph, analysis_of(graph))
+    source = emit_source(graph, analysis_of(graph), Lowering(args.lowering, args.backend))
     warnings = graph.meta.get("warnings", [])
     if warnings:
         print(render(warnings, color=use_color(sys.stderr)), file=sys.stderr)
