@@ -46,6 +46,7 @@ import numpy as np
 from netspec.data import Dataset, Split, load_data
 from netspec.pipeline import load
 from netspec.train import loop
+from netspec.train.plan import plan_run
 from netspec.train.progress import Display
 from netspec.train.resume import open_session
 
@@ -86,7 +87,7 @@ def session_for(name: str, workdir: Path):
         dataset = load_data(f"folder:{folder}", input_shape=graph.input_shape, val_split=0.0)
         overrides = {"augment": LECTURE_AUGMENT, "epochs": 10_000}
     display = Display(quiet=True)
-    session = open_session(graph, dataset, overrides=overrides, save=False, display=display)
+    session = open_session(graph, dataset, plan_run(graph, overrides), save=False, display=display)
     return session, display
 
 
