@@ -7,11 +7,15 @@ one process between
 * ``bench``: ``--steps`` train steps on one device-resident batch, as
   ``netspec bench`` times them;
 * ``loop``: ``--steps`` steps of the real epoch loop (``netspec.train.loop``:
-  shuffled host batches gathered and put on the device by the prefetch
-  thread, the progress refresh and its NaN check, the step counters),
-  timed from the call to the last step's result.
+  shuffled batches, gathered on the device from the resident training split
+  when it fits (:mod:`netspec.train.device_data`), else on the host and put
+  on the device, by the prefetch thread; the progress refresh and its NaN
+  check, the step counters), timed from the call to the last step's result;
+* ``host``: the same loop with the training split kept on the host
+  (``session.keep_on_device = False``): host gather + ``shard_batch`` per
+  batch, as before the split was made device-resident.
 
-Both run the same compiled step (augmentation and standardisation are inside
+All run the same compiled step (augmentation and standardisation are inside
 it), so the ratio loop / bench is the loop's overhead. Networks:
 
 * ``lenet``: LeNet-5 (``specs/lenet.yaml``, batch 64) on MNIST-shaped data
@@ -42,6 +46,7 @@ import numpy as np
 from netspec.data import Dataset, Split, load_data
 from netspec.pipeline import load
 from netspec.train import loop
+from netspec.train.plan import plan_run
 from netspec.train.progress import Display
 from netspec.train.resume import open_session
 
@@ -82,7 +87,7 @@ def session_for(name: str, workdir: Path):
         dataset = load_data(f"folder:{folder}", input_shape=graph.input_shape, val_split=0.0)
         overrides = {"augment": LECTURE_AUGMENT, "epochs": 10_000}
     display = Display(quiet=True)
-    session = open_session(graph, dataset, overrides=overrides, save=False, display=display)
+    session = open_session(graph, dataset, plan_run(graph, overrides), save=False, display=display)
     return session, display
 
 
@@ -100,19 +105,26 @@ def measure(name: str, windows: int, steps: int, workdir: Path) -> dict[str, flo
         jax.block_until_ready(session.totals)
         return time.perf_counter() - started
 
-    def loop_window() -> float:
+    def loop_window(on_device: bool = True) -> float:
+        session.keep_on_device = on_device
         started = time.perf_counter()
         loop._loop(session, display, interrupt, max_steps=session.global_step + steps)
         jax.block_until_ready(session.totals)
         return time.perf_counter() - started
 
-    bench_window(), loop_window()  # compile, start the caches
-    seconds: dict[str, list[float]] = {"bench": [], "loop": []}
-    for window in range(windows):
-        order = [("bench", bench_window), ("loop", loop_window)]
-        for label, run in order if window % 2 == 0 else order[::-1]:
+    def host_loop_window() -> float:
+        return loop_window(on_device=False)
+
+    bench_window(), loop_window(), host_loop_window()  # compile, start the caches
+    seconds: dict[str, list[float]] = {"bench": [], "loop": [], "host": []}
+    order = [("bench", bench_window), ("loop", loop_window), ("host", host_loop_window)]
+    for window in range(windows):  # rotate the order, so load falls on every variant alike
+        shift = window % len(order)
+        for label, run in order[shift:] + order[:shift]:
             seconds[label].append(run())
-    return {label: steps * batch / statistics.median(values) for label, values in seconds.items()}
+    rates = {label: steps * batch / statistics.median(values) for label, values in seconds.items()}
+    rates["resident"] = float(session.resident is not None)
+    return rates
 
 
 def main() -> None:
@@ -128,13 +140,16 @@ def main() -> None:
         args.windows = 3
     print(f"backend {jax.default_backend()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
           f"{args.windows} alternating windows")
-    print(f"{'network':<14} {'steps':>5} {'loop img/s':>11} {'bench img/s':>12} {'loop / bench':>13}")
+    print(f"{'network':<14} {'steps':>5} {'loop img/s':>11} {'host loop':>10} {'bench img/s':>12} "
+          f"{'loop / bench':>13} {'host / bench':>13}")
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.nets:
             steps = args.steps or DEFAULT_STEPS[name]
             rates = measure(name, args.windows, steps, Path(workdir))
-            print(f"{name:<14} {steps:>5} {rates['loop']:>11.1f} {rates['bench']:>12.1f} "
-                  f"{rates['loop'] / rates['bench']:>12.1%}", flush=True)
+            print(f"{name:<14} {steps:>5} {rates['loop']:>11.1f} {rates['host']:>10.1f} {rates['bench']:>12.1f} "
+                  f"{rates['loop'] / rates['bench']:>12.1%} {rates['host'] / rates['bench']:>12.1%}"
+                  + ("" if rates["resident"] else "  (split not resident: both loops took the host path)"),
+                  flush=True)
 
 
 if __name__ == "__main__":

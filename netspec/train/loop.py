@@ -168,19 +168,18 @@ def _fit(session: Session, dataset, display: Display, *, resumed: bool, max_step
 
 def _loop(session: Session, display: Display, interrupt: _Interrupt, max_steps: int | None) -> str:
     train = session.train
-    x, y = session.dataset.train.x, session.dataset.train.y
+    count = len(session.dataset.train.x)
     steps = session.steps_per_epoch
     while session.epoch < train.epochs:
         epoch = session.epoch
         display.start_epoch(epoch + 1, train.epochs, steps, done=session.step_in_epoch)
         started = time.monotonic() - session.epoch_seconds
-        order = epoch_order(train.seed, epoch, len(x))
-        batches = session.placement.train_batches(x, y, order, train.batch_size, start_step=session.step_in_epoch,
-                                                   drop_last=train.drop_last)
+        order = epoch_order(train.seed, epoch, count)
+        batches, put = session.train_feed(order, start_step=session.step_in_epoch)
         last_refresh = time.monotonic()
         stop_reason = None
         try:
-            with Prefetcher(batches, put=session.placement.shard_batch) as prefetched:
+            with Prefetcher(batches, put=put) as prefetched:
                 for xb, yb in prefetched:
                     session.train_step(xb, yb)
                     now = time.monotonic()

@@ -30,6 +30,7 @@ from netspec.ir import Graph
 from netspec.spec.train import TrainSpec, with_overrides
 from netspec.train import checkpoint, multihost, rundir
 from netspec.train.batches import eval_batches, partial_batch_problem, steps_per_epoch
+from netspec.train.device_data import ResidentSplit, eval_batch_limit, eval_batch_size
 from netspec.train.head import split_output_activation
 from netspec.train.losses import apply_head, kernel_penalty, make_loss, make_metrics
 from netspec.train.optim import make_optimizer, make_schedule
@@ -113,6 +114,9 @@ class Session:
         self._check_it_fits(analysis_of(graph), train_examples)
         self.steps_per_epoch = max(1, steps_per_epoch(train_examples, train.batch_size, train.drop_last))
         self.train_examples = train_examples
+        self.eval_batch_limit = eval_batch_limit(analysis_of(graph), train.batch_size, self.placement.devices)
+        self.resident: ResidentSplit | None = None  # the training split on the devices, once placed
+        self.keep_on_device = True  # False: host batches even when the split fits (benchmarks compare)
         self.frozen = frozen_layers(graph, train.freeze)
         self._build_steps()
         self._start_position()
@@ -202,6 +206,21 @@ class Session:
             self.untimed_steps += 1
             self.untimed_seconds += time.monotonic() - started
 
+    def train_feed(self, order: np.ndarray, start_step: int = 0):
+        """``(batches, put)`` for one epoch in ``order`` from ``start_step``: for the Prefetcher.
+
+        Indices gathered on the devices from the resident training split when it fits there
+        (:mod:`netspec.train.device_data`), else host batches put on the devices."""
+        split, train = self.dataset.train, self.train
+        if self.keep_on_device and self.resident is None and ResidentSplit.fits(self.placement, split.x, split.y):
+            self.resident = ResidentSplit(self.placement, split.x, split.y)
+        if self.keep_on_device and self.resident is not None:
+            return (self.resident.indices(order, train.batch_size, start_step, train.drop_last),
+                    self.resident.gather)
+        return (self.placement.train_batches(split.x, split.y, order, train.batch_size, start_step=start_step,
+                                             drop_last=train.drop_last),
+                self.placement.shard_batch)
+
     def throughput(self, seconds: float, steps: int | None = None) -> float | None:
         """Training images per second over ``steps`` (default: so far this epoch) taking
         ``seconds``, leaving out the step that compiled."""
@@ -224,13 +243,14 @@ class Session:
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """Mean loss and metrics over ``(x, y)``, every example counted once."""
         totals = self.placement.replicate(zero_totals(self.metric_names))
-        for xb, yb, mask in self.placement.eval_batches(x, y, self.train.batch_size):
+        size = eval_batch_size(self.eval_batch_limit, self.train.batch_size, len(x))
+        for xb, yb, mask in self.placement.eval_batches(x, y, size):
             totals = self.steps.evaluate(self.model_state, totals, *self.placement.shard_batch((xb, yb, mask)))
         return self._means(totals)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The spec's outputs for raw inputs ``x`` ``(N, *input_shape)`` -> ``(N, *output_shape)``."""
-        size = self.train.batch_size
+        size = eval_batch_size(self.eval_batch_limit, self.train.batch_size, len(x))
         outputs = []
         for xb, _, mask in eval_batches(np.asarray(x, np.float32), np.zeros(len(x), np.int32), size):
             batch = self.placement.shard_batch(self.placement.local_part(xb))
