@@ -7,22 +7,6 @@ import os
 
 # `python -c CLI train ...` runs the command line of this checkout (no console script needed).
 CLI = "import sys; from netspec import cli; sys.exit(cli.main(sys.argv[1:]))"
-# A small net with batchnorm (state that is not a parameter): quick to compile and train.
-SMALL_BATCHNORM_SPEC = """\
-name: small
-input: [8, 8, 1]
-layers:
-  - conv: {K: 4, F: 3, P: same, activation: relu}
-  - batchnorm
-  - pool: {F: 2}
-  - flatten
-  - dense: {units: 3}
-  - softmax
-train:
-  optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
-  batch_size: 16
-  epochs: 2
-"""
 
 
 def process_environment(cache_folder) -> dict[str, str]:

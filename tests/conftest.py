@@ -31,3 +31,13 @@ def trained(probe):
 
     spec, run = probe
     return open_trained(str(spec), str(run))
+
+
+@pytest.fixture(scope="module")
+def compilation_cache(tmp_path_factory):
+    """Identical programs compile once per test session (each fit builds new jitted steps);
+    modules that train many small runs use it with ``pytestmark``."""
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.getbasetemp() / "jax-cache"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from small_nets import PARTIAL_BATCH_SPEC as SPEC
 
 import netspec
 from netspec.data import load_data
@@ -14,23 +15,6 @@ from netspec.train.plan import plan_run
 from netspec.train.progress import Display
 from netspec.train.resume import open_session
 
-SPEC = """\
-name: tiny
-input: [8, 8, 1]
-layers:
-  - conv: {K: 4, F: 3, P: same, activation: relu}
-  - batchnorm
-  - pool: {F: 2}
-  - flatten
-  - dropout: 0.25
-  - dense: {units: 3}
-  - softmax
-train:
-  optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
-  batch_size: 16
-  epochs: 2
-  drop_last: false
-"""
 QUIET = Display(quiet=True)
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_processes import CLI, SMALL_BATCHNORM_SPEC, process_environment
+from cli_processes import CLI, process_environment
+from small_nets import BATCHNORM_SPEC as SMALL_BATCHNORM_SPEC
 
 from netspec.train import checkpoint
 

@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from cli_processes import CLI
+from small_nets import PARTIAL_BATCH_SPEC as SPEC
 
 import netspec
 from netspec.data import load_data
@@ -18,33 +20,9 @@ from netspec.train import checkpoint, fit
 from netspec.train.batches import epoch_order, partial_batch_problem, steps_per_epoch, train_batches
 from netspec.train.progress import Display
 
-SPEC = """\
-name: tiny
-input: [8, 8, 1]
-layers:
-  - conv: {K: 4, F: 3, P: same, activation: relu}
-  - batchnorm
-  - pool: {F: 2}
-  - flatten
-  - dropout: 0.25
-  - dense: {units: 3}
-  - softmax
-train:
-  optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
-  batch_size: 16
-  epochs: 2
-  drop_last: false
-"""
 QUIET = Display(quiet=True)
-CLI = "import sys; from netspec import cli; sys.exit(cli.main(sys.argv[1:]))"
+pytestmark = pytest.mark.usefixtures("compilation_cache")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.getbasetemp() / "jax-cache"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 import pytest
+from cli_processes import CLI
+from small_nets import BATCHNORM_SPEC as TINY
 
 import netspec
 from netspec.data import load_data
@@ -23,30 +25,9 @@ from netspec.train import checkpoint, fit, rundir
 from netspec.train.progress import Display
 from netspec.train.run_lock import claim_new, lock_existing
 
-TINY = """\
-name: tiny
-input: [8, 8, 1]
-layers:
-  - conv: {K: 4, F: 3, P: same, activation: relu}
-  - batchnorm
-  - pool: {F: 2}
-  - flatten
-  - dense: {units: 3}
-  - softmax
-train:
-  optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
-  batch_size: 16
-  epochs: 2
-"""
 QUIET = Display(quiet=True)
+pytestmark = pytest.mark.usefixtures("compilation_cache")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.getbasetemp() / "jax-cache"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +154,6 @@ def test_stop_signals_save_a_checkpoint_and_stop(graph, data, tmp_path, number):
     fit(graph, data, resume=out, display=QUIET, epochs=2)
 
 
-CLI = "import sys; from netspec import cli; sys.exit(cli.main(sys.argv[1:]))"
 
 
 def test_sigterm_on_the_command_line_exits_143_with_a_checkpoint(tmp_path):

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from small_nets import DROPOUT_SPEC as TINY
 
 import netspec
 from netspec.data import load_data
@@ -14,32 +15,9 @@ from netspec.diagnostics import NetspecError
 from netspec.train import checkpoint, fit
 from netspec.train.progress import Display
 
-TINY = """\
-name: tiny
-input: [8, 8, 1]
-layers:
-  - conv: {K: 4, F: 3, P: same, activation: relu}
-  - batchnorm
-  - pool: {F: 2}
-  - flatten
-  - dropout: 0.25
-  - dense: {units: 3}
-  - softmax
-train:
-  optimizer: {name: sgd, lr: 0.05, momentum: 0.9}
-  batch_size: 16
-  epochs: 2
-"""
 QUIET = Display(quiet=True)
+pytestmark = pytest.mark.usefixtures("compilation_cache")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def compilation_cache(tmp_path_factory):
-    """Identical programs compile once per test session (each fit builds new jitted steps)."""
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.getbasetemp() / "jax-cache"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from cli_processes import CLI, process_environment
-from cli_processes import SMALL_BATCHNORM_SPEC as SPEC
+from small_nets import BATCHNORM_SPEC as SPEC
 
 import netspec
 from netspec.data import load_data
