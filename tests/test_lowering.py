@@ -44,6 +44,13 @@ def outputs_and_gradients(model, x, probe):
     return y, grads
 
 
+def _as_numpy(leaf) -> np.ndarray:
+    """A state leaf as numbers; dropout's RNG key (a typed key array) as its key data."""
+    if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        leaf = jax.random.key_data(leaf)
+    return np.asarray(leaf)
+
+
 def assert_lowerings_agree(text: str, batch: int = 2) -> None:
     graph = load(text)
     reference = netspec.build(graph, seed=3, lowering="lax")
@@ -51,7 +58,7 @@ def assert_lowerings_agree(text: str, batch: int = 2) -> None:
     reference_state, lowered_state = nnx.state(reference), nnx.state(lowered)
     assert jax.tree.structure(reference_state) == jax.tree.structure(lowered_state)
     for a, b in zip(jax.tree.leaves(reference_state), jax.tree.leaves(lowered_state)):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        np.testing.assert_array_equal(_as_numpy(a), _as_numpy(b))
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.standard_normal((batch, *graph.input_shape)), jnp.float32)
     output_shape = analysis_of(graph).output.output_shape
