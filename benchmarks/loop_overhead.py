@@ -40,15 +40,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
+from netspec.train.allocator import keep_freed_memory
 
-from netspec.data import Dataset, Split, load_data
-from netspec.pipeline import load
-from netspec.train import loop
-from netspec.train.plan import plan_run
-from netspec.train.progress import Display
-from netspec.train.resume import open_session
+keep_freed_memory()  # before JAX starts its threads, as the netspec command line does
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from netspec.data import Dataset, Split, load_data  # noqa: E402
+from netspec.pipeline import load  # noqa: E402
+from netspec.train import loop  # noqa: E402
+from netspec.train.plan import plan_run  # noqa: E402
+from netspec.train.progress import Display  # noqa: E402
+from netspec.train.resume import open_session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STEPS = {"lenet": 200, "cats_vs_dogs": 20}

@@ -1,10 +1,10 @@
-"""Calibrate the lowering rule table: netspec's train step with ``lax`` vs ``im2col``.
+"""Calibrate the lowering rule table: netspec's train step under each lowering.
 
 For each network, one ``netspec bench``-style session per lowering is built in
 this process on the same synthetic batch; windows of ``--steps`` steps
 alternate between the lowerings (so a shared, noisy machine slows both alike)
-and the median window is reported as images per second, with the ratio
-im2col / lax. The figures behind ``netspec.emit.lowering.RULES`` are in
+and the median window is reported as images per second per lowering (``lax``,
+``im2col``, ``im2col-grad`` and ``auto``), each with its ratio to lax. The figures behind ``netspec.emit.lowering.RULES`` are in
 docs/lowering.md::
 
     .venv/bin/python benchmarks/lowering.py [--windows 7] [--steps 5] [--batch-size 128] [--quick] [SPEC ...]
@@ -18,13 +18,17 @@ import statistics
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
+from netspec.train.allocator import keep_freed_memory
 
-from netspec.cli.commands.bench import synthetic_batch
-from netspec.data.standardize import Standardizer
-from netspec.pipeline import load
-from netspec.train.session import Session, settings
+keep_freed_memory()  # before JAX starts its threads, as the netspec command line does
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from netspec.cli.commands.bench import synthetic_batch  # noqa: E402
+from netspec.data.standardize import Standardizer  # noqa: E402
+from netspec.pipeline import load  # noqa: E402
+from netspec.train.session import Session, settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPECS = [ROOT / "specs/lenet.yaml", ROOT / "benchmarks/specs/vgg_cifar.yaml",
@@ -32,7 +36,7 @@ DEFAULT_SPECS = [ROOT / "specs/lenet.yaml", ROOT / "benchmarks/specs/vgg_cifar.y
 # Batch sizes when --batch-size is not given: 128, but 32 for the 150x150 cats-vs-dogs
 # net (as in vs_torch.py), so one step stays well under a second on 2 cores.
 DEFAULT_BATCH, BATCH_BY_NAME = 128, {"cats_vs_dogs": 32}
-LOWERINGS = ("lax", "im2col")
+LOWERINGS = ("lax", "im2col", "im2col-grad", "auto")
 
 
 def session_for(graph, lowering: str, batch_size: int) -> Session:
@@ -52,8 +56,9 @@ def compare(spec: Path, *, batch_size: int, steps: int, windows: int) -> dict[st
         session.train_step(*batches[name])
         jax.block_until_ready(session.totals)
     times: dict[str, list[float]] = {name: [] for name in LOWERINGS}
-    for _ in range(windows):
-        for name, session in sessions.items():
+    for window in range(windows):
+        for name in LOWERINGS[window % len(LOWERINGS):] + LOWERINGS[:window % len(LOWERINGS)]:
+            session = sessions[name]
             started = time.perf_counter()
             for _ in range(steps):
                 session.train_step(*batches[name])
@@ -74,12 +79,12 @@ def main() -> None:
         args.windows, args.steps = 3, 3
     print(f"backend {jax.default_backend()}, load {os.getloadavg()[0]:.1f}, {args.windows} alternating windows "
           f"of {args.steps} steps")
-    print(f"{'network':<16} {'batch':>5} {'lax img/s':>10} {'im2col img/s':>13} {'im2col / lax':>13}")
+    print(f"{'network':<16} {'batch':>5} " + " ".join(f"{name:>19}" for name in LOWERINGS) + "  (img/s, x lax)")
     for spec in args.specs:
         batch = args.batch_size or BATCH_BY_NAME.get(spec.stem, DEFAULT_BATCH)
         rates = compare(spec, batch_size=batch, steps=args.steps, windows=args.windows)
-        print(f"{spec.stem:<16} {batch:>5} {rates['lax']:>10.1f} {rates['im2col']:>13.1f} "
-              f"{rates['im2col'] / rates['lax']:>12.2f}x", flush=True)
+        print(f"{spec.stem:<16} {batch:>5} " + " ".join(
+            f"{rates[name]:>10.1f} ({rates[name] / rates['lax']:>5.2f}x)" for name in LOWERINGS), flush=True)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,15 @@ import sys
 import time
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-import optax
-from flax import nnx
+from netspec.train.allocator import keep_freed_memory
+
+keep_freed_memory()  # before JAX starts its threads, as the netspec command line does
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+from flax import nnx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

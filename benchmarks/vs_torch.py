@@ -29,11 +29,15 @@ import statistics
 import time
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-import optax
-from flax import nnx
+from netspec.train.allocator import keep_freed_memory
+
+keep_freed_memory()  # before JAX starts its threads, as the netspec command line does
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+from flax import nnx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LR, MOMENTUM = 0.01, 0.9
@@ -89,10 +93,11 @@ class FlaxBasicBlock(nnx.Module):
         self.bn1 = nnx.BatchNorm(cout, momentum=0.9, epsilon=1e-5, rngs=rngs)
         self.conv2 = nnx.Conv(cout, cout, (3, 3), padding=1, use_bias=False, rngs=rngs)
         self.bn2 = nnx.BatchNorm(cout, momentum=0.9, epsilon=1e-5, rngs=rngs)
-        self.project = None
-        if stride != 1 or cin != cout:
+        if stride != 1 or cin != cout:  # assigned once: Flax fixes an attribute's kind (data/static) then
             self.project = nnx.Conv(cin, cout, (1, 1), (stride, stride), use_bias=False, rngs=rngs)
             self.project_bn = nnx.BatchNorm(cout, momentum=0.9, epsilon=1e-5, rngs=rngs)
+        else:
+            self.project = None
 
     def __call__(self, x):
         y = self.bn2(self.conv2(nnx.relu(self.bn1(self.conv1(x)))))

@@ -163,22 +163,22 @@ class Op:
     pads_input: bool = False  # its attrs are explicit (low, high) pads, recorded like a window's
     width_scaled: bool = False  # its ``filters`` grow with a named scale's width (``scales:``, --scale)
     # The alternative to lax that the emitter may lower it to (netspec.emit.lowering):
-    # "slices" (im2col by shifted slices + one matmul) or "reshape" (non-overlapping windows).
+    # "im2col" (convs: conv_by_slices / conv_im2col_grad) or "strided_slices" (non-overlapping pools).
     lowered_by: str = ""
 
 
 OPS: dict[str, Op] = {
     "input": Op(InputAttrs, _named("input")),
     "conv": Op(ConvAttrs, _filters_label("conv"), _CONV, spatial=True, windowed=True, strided=True,
-               weighted=True, fuses_activation=True, width_scaled=True, lowered_by="slices"),
+               weighted=True, fuses_activation=True, width_scaled=True, lowered_by="im2col"),
     "depthwise_conv": Op(DepthwiseConvAttrs, _depthwise_label, _CONV, spatial=True, windowed=True, strided=True,
-                         weighted=True, fuses_activation=True, lowered_by="slices"),
+                         weighted=True, fuses_activation=True, lowered_by="im2col"),
     "separable_conv": Op(SeparableConvAttrs, _filters_label("separable"), _CONV, spatial=True, windowed=True,
                          strided=True, weighted=True, fuses_activation=True, width_scaled=True),
     "conv_transpose": Op(ConvTransposeAttrs, _filters_label("conv_transpose", dilated=False), _CONV, spatial=True,
                          strided=True, weighted=True, fuses_activation=True),
     "upsample": Op(UpsampleAttrs, _upsample_label, _POOL, spatial=True),
-    "pool": Op(PoolAttrs, _pool_label, _POOL, spatial=True, windowed=True, strided=True, lowered_by="reshape"),
+    "pool": Op(PoolAttrs, _pool_label, _POOL, spatial=True, windowed=True, strided=True, lowered_by="strided_slices"),
     "global_pool": Op(GlobalPoolAttrs, _global_pool_label, _POOL),
     "dense": Op(DenseAttrs, lambda a: f"dense {a.units}{_activation_label(a.activation)}", _DENSE, weighted=True,
                 fuses_activation=True),

@@ -205,9 +205,11 @@ layers:
     build(text)
 
 
-@pytest.mark.parametrize("name", ["itertools", "conv_by_slices", "pool_by_reshape"])
-def test_names_of_the_lowering_helpers_stay_user_text_under_im2col(name):
-    """The im2col lowering adds ``import itertools`` and two helpers to the module: a
+@pytest.mark.parametrize("lowering", ["im2col", "im2col-grad"])
+@pytest.mark.parametrize("name", ["itertools", "conv_by_slices", "conv_im2col_grad", "conv_geometry", "conv_columns",
+                                  "pool_by_slices"])
+def test_names_of_the_lowering_helpers_stay_user_text_under_im2col(name, lowering):
+    """The im2col lowerings add ``import itertools`` and their helpers to the module: a
     network, template, parameter or layer named like them still compiles, defines
     nothing else, and computes what the lax lowering computes."""
     pytest.importorskip("flax")
@@ -229,9 +231,9 @@ layers:
   - dense: {{units: 2}}
 """
     graph = load(text)
-    assert_safe_program(emit_program(graph, infer(graph), Lowering("im2col", "cpu")))
+    assert_safe_program(emit_program(graph, infer(graph), Lowering(lowering, "cpu")))
     x = jnp.ones((1, 6, 6, 2))
-    lax_model, lowered_model = build(graph, lowering="lax"), build(graph, lowering="im2col")
+    lax_model, lowered_model = build(graph, lowering="lax"), build(graph, lowering=lowering)
     np.testing.assert_allclose(np.asarray(lowered_model(x)), np.asarray(lax_model(x)), rtol=1e-5, atol=1e-6)
 
 

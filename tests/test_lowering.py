@@ -1,8 +1,9 @@
 """Lowering choices (netspec.emit.lowering): every lowering computes what lax computes.
 
 The same spec is built twice with the same seed, once with ``lowering="lax"``
-and once with ``"im2col"`` (every conv by slices + matmul, every
-non-overlapping pool by reshape); the parameters must have the same tree and
+and once with ``"im2col"`` (every conv by slices + matmul) or ``"im2col-grad"``
+(XLA's conv, the kernel gradient by im2col), both with every non-overlapping
+pool by strided slices; the parameters must have the same tree and
 values (checkpoints and imported weights stay valid), and the outputs and the
 gradients with respect to the parameters and the input must agree within
 float tolerance — over Hypothesis' random specs and over hand-picked layers
@@ -21,10 +22,11 @@ import numpy as np
 import pytest
 from flax import nnx
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_random_specs import spec_texts
 
 import netspec
-from netspec.emit.lowering import RULES, Lowering, choose
+from netspec.emit.lowering import CONV_BY_SLICES, CONV_IM2COL_GRAD, POOL_BY_SLICES, RULES, Lowering, choose
 from netspec.emit.program import emit_source
 from netspec.pipeline import analysis_of, load
 
@@ -51,10 +53,13 @@ def _as_numpy(leaf) -> np.ndarray:
     return np.asarray(leaf)
 
 
-def assert_lowerings_agree(text: str, batch: int = 2) -> None:
+ALTERNATIVES = ("im2col", "im2col-grad")
+
+
+def assert_lowerings_agree(text: str, lowering: str, batch: int = 2) -> None:
     graph = load(text)
     reference = netspec.build(graph, seed=3, lowering="lax")
-    lowered = netspec.build(graph, seed=3, lowering="im2col")
+    lowered = netspec.build(graph, seed=3, lowering=lowering)
     reference_state, lowered_state = nnx.state(reference), nnx.state(lowered)
     assert jax.tree.structure(reference_state) == jax.tree.structure(lowered_state)
     for a, b in zip(jax.tree.leaves(reference_state), jax.tree.leaves(lowered_state)):
@@ -72,9 +77,9 @@ def assert_lowerings_agree(text: str, batch: int = 2) -> None:
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec_texts())
-def test_random_specs_every_lowering_equals_lax(text):
-    assert_lowerings_agree(text)
+@given(spec_texts(), st.sampled_from(ALTERNATIVES))
+def test_random_specs_every_lowering_equals_lax(text, lowering):
+    assert_lowerings_agree(text, lowering)
 
 
 CONV_CASES = {
@@ -94,10 +99,33 @@ CONV_CASES = {
 }
 
 
+@pytest.mark.parametrize("lowering", ALTERNATIVES)
 @pytest.mark.parametrize("case", sorted(CONV_CASES))
-def test_layers_the_generator_does_not_draw(case):
+def test_layers_the_generator_does_not_draw(case, lowering):
     shape, layer = CONV_CASES[case]
-    assert_lowerings_agree(f"name: case\ninput: {shape}\nlayers: [{layer}, relu, flatten, {{dense: {{units: 3}}}}]\n")
+    assert_lowerings_agree(f"name: case\ninput: {shape}\nlayers: [{layer}, relu, flatten, {{dense: {{units: 3}}}}]\n",
+                           lowering)
+
+
+def test_im2col_grad_computes_the_kernel_gradient_by_im2col():
+    """Not only the same numbers: under im2col-grad the forward pass is XLA's convolution
+    and the gradient builds im2col columns (lax's gradient builds none)."""
+    graph = load("name: wide\ninput: [6, 6, 3]\nlayers: [{conv: {K: 32, F: 3, P: same}}, flatten, {dense: {units: 2}}]\n")
+    x = jnp.ones((4, 6, 6, 3))
+
+    def programs(lowering):
+        model = netspec.build(graph, seed=0, lowering=lowering)
+        graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+
+        def loss(params):
+            return nnx.merge(graphdef, params, rest)(x).sum()
+
+        return str(jax.make_jaxpr(loss)(params)), str(jax.make_jaxpr(jax.grad(loss))(params))
+
+    forward, gradient = programs("im2col-grad")
+    assert "conv_general_dilated" in forward and "concatenate" not in forward
+    assert "concatenate" in gradient and "dot_general" in gradient
+    assert "concatenate" not in programs("lax")[1]
 
 
 def node_named(graph, name):
@@ -105,8 +133,9 @@ def node_named(graph, name):
 
 
 LAYERS = """name: choices
-input: [8, 8, 3]
+input: [8, 8, 4]
 layers:
+  - {conv: {K: 32, F: 3, P: same, name: wide}}
   - {conv: {K: 4, F: 3, P: same, name: plain}}
   - {depthwise_conv: {F: 3, P: same, name: depthwise}}
   - {pool: {F: 2, name: tiles}}
@@ -123,25 +152,45 @@ def test_auto_follows_the_rule_table_per_backend():
         return choose(node_named(graph, name), shapes[name], lowering)
 
     cpu, gpu = Lowering("auto", "cpu"), Lowering("auto", "gpu")
-    assert RULES["cpu"].conv and not RULES["gpu"].conv
-    assert [chosen(n, cpu) for n in ("plain", "depthwise", "tiles", "overlapping", "padded")] == [
-        "slices", "lax", "reshape", "lax", "lax"]  # 4x4 by 3 with SAME pads: no reshape
-    assert {chosen(n, gpu) for n in ("plain", "depthwise", "tiles")} == {"lax"}
-    assert chosen("plain", Lowering("auto", "some_plugin")) == "lax"
+    assert RULES["cpu"].kernel_grad_pixels and not RULES["gpu"].kernel_grad_pixels
+    assert [chosen(n, cpu) for n in ("wide", "plain", "depthwise", "tiles", "overlapping", "padded")] == [
+        CONV_IM2COL_GRAD, "lax", "lax", POOL_BY_SLICES, "lax", "lax"]  # 4x4 by 3 with SAME pads: no tiling
+    assert {chosen(n, gpu) for n in ("wide", "plain", "depthwise", "tiles")} == {"lax"}
+    assert chosen("wide", Lowering("auto", "some_plugin")) == "lax"
     forced = Lowering("im2col", "gpu")
-    assert [chosen(n, forced) for n in ("plain", "depthwise", "tiles", "overlapping")] == [
-        "slices", "slices", "reshape", "lax"]
-    assert {chosen(n, Lowering("lax", "cpu")) for n in ("plain", "depthwise", "tiles")} == {"lax"}
+    assert [chosen(n, forced) for n in ("wide", "plain", "depthwise", "tiles", "overlapping")] == [
+        CONV_BY_SLICES, CONV_BY_SLICES, CONV_BY_SLICES, POOL_BY_SLICES, "lax"]
+    forced = Lowering("im2col-grad", "gpu")  # grouped/depthwise: the kernel gradient would be lax's anyway
+    assert [chosen(n, forced) for n in ("wide", "plain", "depthwise", "tiles")] == [
+        CONV_IM2COL_GRAD, CONV_IM2COL_GRAD, "lax", POOL_BY_SLICES]
+    assert {chosen(n, Lowering("lax", "cpu")) for n in ("wide", "plain", "depthwise", "tiles")} == {"lax"}
+
+
+def test_auto_on_cpu_takes_the_im2col_forward_for_first_layers_and_tiny_maps():
+    graph = load("""name: sizes
+input: [32, 32, 3]
+layers:
+  - {conv: {K: 32, F: 3, P: same, name: rgb}}          # rows of 27 values, 32 filters
+  - {conv: {K: 32, F: 3, S: 16, P: same, name: tiny}}  # 2x2 output pixels
+  - {conv: {K: 64, F: 3, P: same, name: small}}        # 4 output pixels too
+""")
+    shapes = {name: list(facts.input_shapes) for name, facts in analysis_of(graph).layers.items()}
+    cpu = Lowering("auto", "cpu")
+    assert [choose(node_named(graph, n), shapes[n], cpu) for n in ("rgb", "tiny", "small")] == [CONV_BY_SLICES] * 3
+    grey = load("name: grey\ninput: [28, 28, 1]\nlayers: [{conv: {K: 6, F: 5, P: 2, name: c1}}]\n")
+    grey_shapes = {name: list(facts.input_shapes) for name, facts in analysis_of(grey).layers.items()}
+    assert choose(node_named(grey, "c1"), grey_shapes["c1"], cpu) == "lax"  # 6 filters: LeNet's conv1
 
 
 def test_the_lax_lowering_writes_plain_flax():
     graph = load(LAYERS)
     source = emit_source(graph, analysis_of(graph))
-    assert "conv_by_slices" not in source and "pool_by_reshape" not in source
+    assert "conv_by_slices" not in source and "conv_im2col_grad" not in source and "pool_by_slices" not in source
     assert "import itertools" not in source
     lowered = emit_source(graph, analysis_of(graph), Lowering("auto", "cpu"))
-    assert "conv_by_slices(self.plain, x)" in lowered
-    assert 'pool_by_reshape(x, (2, 2), "max")' in lowered
+    assert "conv_im2col_grad(self.wide, x)" in lowered and "x = self.plain(x)" in lowered
+    assert "def conv_by_slices" not in lowered  # only the helpers used are written
+    assert 'pool_by_slices(x, (2, 2), "max")' in lowered
     assert "nnx.max_pool(x, (3, 3), strides=(1, 1)" in lowered
     assert "import itertools" in lowered
 
@@ -155,25 +204,29 @@ def test_built_model_source_is_the_export_for_its_backend():
                                                    Lowering("auto", jax.default_backend()))
 
 
-def test_exported_im2col_code_runs_standalone(tmp_path):
+@pytest.mark.parametrize(("lowering", "helper"), [("im2col", "conv_by_slices"), ("im2col-grad", "conv_im2col_grad")])
+def test_exported_im2col_code_runs_standalone(tmp_path, lowering, helper):
     spec = tmp_path / "net.yaml"
     spec.write_text(LAYERS + "  - flatten\n  - {dense: {units: 2}}\n")
     target = tmp_path / "net_im2col.py"
     done = subprocess.run([sys.executable, "-m", "netspec", "export", str(spec), "-o", str(target),
-                           "--lowering", "im2col"], capture_output=True, text=True)
+                           "--lowering", lowering], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     script = (
-        "import sys, numpy as np, jax.numpy as jnp\n"
+        "import sys, numpy as np, jax, jax.numpy as jnp\n"
         "from flax import nnx\n"
         f"sys.path.insert(0, {str(tmp_path)!r})\n"
         "import net_im2col as m\n"
         "model = m.Choices(rngs=nnx.Rngs(params=0, dropout=1))\n"
         "x = jnp.asarray(np.random.default_rng(0).standard_normal((2, *m.INPUT_SHAPE)), jnp.float32)\n"
-        "print(model(x).shape)\n")
+        "print(model(x).shape)\n"
+        "graphdef, params, rest = nnx.split(model, nnx.Param, ...)\n"
+        "grads = jax.grad(lambda p: nnx.merge(graphdef, p, rest)(x).sum())(params)\n"
+        "print(all(bool(jnp.isfinite(g).all()) for g in jax.tree.leaves(grads)))\n")
     ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == "(2, 2)"
-    assert "conv_by_slices" in target.read_text()
+    assert ran.stdout.split() == ["(2,", "2)", "True"]
+    assert helper in target.read_text()
     ruff = Path(sys.executable).with_name("ruff")
     if ruff.exists():  # the lowered file is as lint-clean as the lax one
         linted = subprocess.run([str(ruff), "check", "--isolated", "--select", "E,F,W", "--line-length", "110",

@@ -2,73 +2,99 @@
 
 The emitter can write a layer either as Flax's own call (``self.conv(x)``,
 ``nnx.max_pool(...)``, which lower to ``lax.conv_general_dilated`` and
-``lax.reduce_window``) or as an alternative with the same maths:
+``lax.reduce_window``) or as a helper with the same maths and parameters:
 
-* ``conv_by_slices(self.conv, x)``: im2col by shifted slices of the padded
-  input, concatenated on the channel axis, then one matmul with the kernel
-  reshaped to ``(window * C_in, C_out)``. It reads kernel, bias, strides,
-  dilation, padding and groups from the ``nnx.Conv`` module itself, so the
-  parameters (and checkpoints and imported weights) are exactly those of
-  the ``lax`` lowering.
-* ``pool_by_reshape(x, window, mode)``: non-overlapping pooling
-  (strides == window, no padding) as a reshape and a max or mean over the
-  window axes.
+* ``conv_im2col_grad(self.conv, x)``: XLA's convolution forward and for the
+  input's gradient; the kernel's gradient (a ``jax.custom_vjp``) by im2col
+  and a matmul over batch chunks instead of XLA's batch-contracting
+  convolution.
+* ``conv_by_slices(self.conv, x)``: im2col forward: shifted (strided,
+  dilated) slices of the padded input concatenated on the channel axis, then
+  one matmul with the kernel reshaped to ``(window * C_in, C_out)``; autodiff
+  differentiates the matmul.
+* ``pool_by_slices(x, window, mode)``: non-overlapping pooling (strides ==
+  window, no padding) as the element-wise max or mean of strided slices.
 
-XLA's CPU convolutions and ``reduce_window`` (with its ``select_and_scatter``
-gradient) are slow; a matmul of the patches is fast on every backend's BLAS.
-Which lowering a layer gets is :func:`choose`'s decision from a rule table
-per backend (:data:`RULES`, calibrated by ``benchmarks/lowering.py``), or
-forced for every layer it applies to (``lax``, ``im2col``).
+The conv helpers read kernel, bias, strides, dilation, padding and groups from
+the ``nnx.Conv`` module itself, so the parameters (and checkpoints and
+imported weights) are exactly those of the ``lax`` lowering. Which lowering
+a layer gets is :func:`choose`'s decision from a rule table per backend
+(:data:`RULES`, calibrated by ``benchmarks/lowering.py``), or forced for
+every layer it applies to (``lax``, ``im2col``, ``im2col-grad``).
 
 Pure Python: the backend is a name given by the caller; nothing here imports JAX.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Literal, cast
 
 from netspec.ir import ConvAttrs, DepthwiseConvAttrs, Node, PoolAttrs
 from netspec.ops import OPS
 
-LoweringName = Literal["lax", "auto", "im2col"]
-LOWERINGS: tuple[str, ...] = ("lax", "auto", "im2col")
+LoweringName = Literal["lax", "auto", "im2col", "im2col-grad"]
+LOWERINGS: tuple[str, ...] = ("lax", "auto", "im2col", "im2col-grad")
 BACKENDS: tuple[str, ...] = ("cpu", "gpu", "tpu")
+
+# What a layer can be lowered to: Flax's own call, or one of the helpers below.
+LAX_CALL = "lax"
+CONV_BY_SLICES = "conv_by_slices"  # im2col forward; autodiff differentiates the matmul
+CONV_IM2COL_GRAD = "conv_im2col_grad"  # XLA's convolution forward and for the input gradient, im2col for the kernel's
+POOL_BY_SLICES = "pool_by_slices"  # non-overlapping windows as an element-wise max/mean of strided slices
+CONV_LOWERINGS = (LAX_CALL, CONV_BY_SLICES, CONV_IM2COL_GRAD)
 
 Shape = tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class Rule:
-    """When ``auto`` picks the alternative lowering on one backend.
+    """What ``auto`` picks on one backend, for plain convolutions (groups == 1)
+    from their output pixels per example and im2col row length (window x C_in),
+    and for pools. A threshold of 0 never applies.
 
-    ``conv``: plain convolutions (groups == 1) by slices; ``grouped_conv``:
-    grouped and depthwise ones too; ``pool``: non-overlapping pooling by
-    reshape.
+    * at most ``tiny_output`` output pixels: ``conv_by_slices``;
+    * im2col rows of at most ``thin_rows`` values and ``wide`` filters:
+      ``conv_by_slices``;
+    * at least ``kernel_grad_pixels`` output pixels and ``wide`` filters:
+      ``conv_im2col_grad``;
+    * otherwise, and every grouped or depthwise conv: lax.
+
+    ``pool``: non-overlapping pooling by strided slices.
     """
 
-    conv: bool
-    grouped_conv: bool
-    pool: bool
+    tiny_output: int = 0
+    thin_rows: int = 0
+    kernel_grad_pixels: int = 0
+    wide: int = 32
+    pool: bool = False
 
 
-# Calibrated on a 2-core Zen 4 CPU by benchmarks/lowering.py (figures in
-# docs/lowering.md): slices + matmul beat XLA:CPU's convolution on every plain
-# conv measured (1x1 to 5x5, 1 to 256 channels, strided and dilated), and the
-# reshape pool beats reduce_window plus its select_and_scatter gradient.
-# Grouped/depthwise convs by slices do a batched matmul with a tiny inner
-# dimension; unmeasured as a win, so they stay on lax. GPUs and TPUs have
-# tuned convolutions (cuDNN, the MXU); until measured there, lax.
+# Calibrated on a 2-core Intel Xeon (AVX-512) by benchmarks/conv_parts.py (each
+# conv's forward, input gradient and kernel gradient per lowering) and
+# benchmarks/lowering.py (whole train steps); figures in docs/lowering.md.
+# XLA:CPU's convolution is fast forward and for the input gradient on mid-size
+# maps, but (1) its kernel gradient, a convolution contracting over the batch,
+# is 1.2-3x slower than im2col + a matmul once maps have 8x8 pixels and 32
+# filters; (2) on maps of 2x2 or 1x1 pixels it is 4-20x slower than the im2col
+# matmul; (3) on a first layer (RGB 3x3: 27 values per im2col row) with 32
+# filters the im2col matmul is 1.5-2x faster forward (with LeNet's 6 it is not). Pooling by strided slices differentiates
+# as element-wise selects: 5x (reshape + max) and 11x (reduce_window +
+# select_and_scatter) faster forward + backward. GPUs and TPUs have tuned
+# convolutions (cuDNN, the MXU); until measured there, lax.
 RULES: dict[str, Rule] = {
-    "cpu": Rule(conv=True, grouped_conv=False, pool=True),
-    "gpu": Rule(conv=False, grouped_conv=False, pool=False),
-    "tpu": Rule(conv=False, grouped_conv=False, pool=False),
+    "cpu": Rule(tiny_output=4, thin_rows=32, kernel_grad_pixels=64, wide=32, pool=True),
+    "gpu": Rule(),
+    "tpu": Rule(),
 }
+
+FORCED: dict[str, str] = {"im2col": CONV_BY_SLICES, "im2col-grad": CONV_IM2COL_GRAD}
 
 
 @dataclass(frozen=True)
 class Lowering:
-    """The lowering asked for (``lax``, ``auto`` or ``im2col``) and the backend
+    """The lowering asked for (one of :data:`LOWERINGS`) and the backend
     ``auto`` decides for (a ``jax.default_backend()`` name)."""
 
     name: str = "lax"
@@ -80,10 +106,10 @@ LAX = Lowering()
 
 def rule_for(backend: str) -> Rule:
     """The backend's rule; an unknown backend (a plugin) gets lax everywhere."""
-    return RULES.get(backend, Rule(conv=False, grouped_conv=False, pool=False))
+    return RULES.get(backend, Rule())
 
 
-def pool_is_reshapeable(attrs: PoolAttrs, input_shape: Shape) -> bool:
+def pool_tiles_input(attrs: PoolAttrs, input_shape: Shape) -> bool:
     """True when every window covers its own cells and nothing is padded:
     strides equal to the window, and VALID padding (or SAME / explicit padding
     that pads nothing at these sizes)."""
@@ -99,35 +125,61 @@ def pool_is_reshapeable(attrs: PoolAttrs, input_shape: Shape) -> bool:
     return all(low == 0 and high == 0 for low, high in attrs.padding)
 
 
+def output_sizes(attrs: ConvAttrs | DepthwiseConvAttrs, sizes: Shape) -> list[int]:
+    """A conv's output spatial sizes: (W - span + pads) / S + 1, with SAME and causal
+    keeping ceil(W / S)."""
+    spans = [d * (k - 1) + 1 for k, d in zip(attrs.kernel, attrs.dilation)]
+    if attrs.padding in ("same", "causal"):
+        return [-(-size // stride) for size, stride in zip(sizes, attrs.strides)]
+    pads = [(0, 0)] * len(sizes) if attrs.padding == "valid" else attrs.padding
+    return [max((size + low + high - span) // stride + 1, 0)
+            for size, (low, high), span, stride in zip(sizes, pads, spans, attrs.strides)]
+
+
 def choose(node: Node, input_shapes: list[Shape], lowering: Lowering) -> str:
-    """``"lax"`` or the name of the alternative (``"slices"`` for conv,
-    ``"reshape"`` for pooling) for ``node`` under ``lowering``."""
+    """How ``node`` is written under ``lowering``: :data:`LAX_CALL` or the name
+    of the helper that computes it (:data:`CONV_BY_SLICES`,
+    :data:`CONV_IM2COL_GRAD`, :data:`POOL_BY_SLICES`)."""
     alternative = OPS[node.op].lowered_by if node.op in OPS else ""
     if lowering.name == "lax" or not alternative:
-        return "lax"
-    forced = lowering.name == "im2col"
+        return LAX_CALL
+    forced = FORCED.get(lowering.name)
     rule = rule_for(lowering.backend)
-    if alternative == "reshape":
-        applies = pool_is_reshapeable(cast(PoolAttrs, node.attrs), input_shapes[0])
-        return "reshape" if applies and (forced or rule.pool) else "lax"
-    grouped = isinstance(node.attrs, DepthwiseConvAttrs) or cast(ConvAttrs, node.attrs).groups != 1
-    if cast(ConvAttrs | DepthwiseConvAttrs, node.attrs).padding == "causal" and len(input_shapes[0]) != 2:
-        return "lax"  # Flax accepts CAUSAL only for 1-D convs; leave its diagnostic to it
-    wanted = rule.grouped_conv if grouped else rule.conv
-    return "slices" if forced or wanted else "lax"
+    if alternative == "strided_slices":
+        applies = pool_tiles_input(cast(PoolAttrs, node.attrs), input_shapes[0])
+        return POOL_BY_SLICES if applies and (forced or rule.pool) else LAX_CALL
+    attrs = cast(ConvAttrs | DepthwiseConvAttrs, node.attrs)
+    grouped = isinstance(attrs, DepthwiseConvAttrs) or cast(ConvAttrs, attrs).groups != 1
+    if attrs.padding == "causal" and len(input_shapes[0]) != 2:
+        return LAX_CALL  # Flax accepts CAUSAL only for 1-D convs; leave its diagnostic to it
+    if forced == CONV_BY_SLICES:
+        return CONV_BY_SLICES  # grouped ones too: one einsum over the groups
+    if grouped:
+        return LAX_CALL  # im2col-grad's kernel gradient would be lax's; auto: unmeasured
+    if forced:
+        return forced
+    filters = attrs.filters if isinstance(attrs, ConvAttrs) else 0
+    pixels = math.prod(output_sizes(attrs, input_shapes[0][:-1]))
+    row = math.prod(attrs.kernel) * input_shapes[0][-1]
+    if (rule.tiny_output and pixels <= rule.tiny_output) or (row <= rule.thin_rows and filters >= rule.wide):
+        return CONV_BY_SLICES
+    if rule.kernel_grad_pixels and pixels >= rule.kernel_grad_pixels and filters >= rule.wide:
+        return CONV_IM2COL_GRAD
+    return LAX_CALL
 
 
 def lowered_call(node: Node, call: str, input_shapes: list[Shape], lowering: Lowering) -> tuple[str, frozenset[str]]:
     """``call`` (the emit rule's ``__call__`` text) rewritten for the chosen
     lowering, and the helpers it needs."""
     choice = choose(node, input_shapes, lowering)
-    if choice == "slices":
-        return call.replace("{layer}({0})", "conv_by_slices({layer}, {0})"), frozenset({"conv_by_slices"})
-    if choice == "reshape":
+    if choice in (CONV_BY_SLICES, CONV_IM2COL_GRAD):
+        helpers = frozenset({choice, "conv_geometry", "conv_columns"})
+        return call.replace("{layer}({0})", f"{choice}({{layer}}, {{0}})"), helpers
+    if choice == POOL_BY_SLICES:
         attrs = cast(PoolAttrs, node.attrs)
         # Only integers and one of two fixed words reach the source (no text from the spec).
         window, mode = tuple(int(size) for size in attrs.window), {"max": '"max"', "avg": '"avg"'}[attrs.mode]
-        return f"pool_by_reshape({{0}}, {window!r}, {mode})", frozenset({"pool_by_reshape"})
+        return f"pool_by_slices({{0}}, {window!r}, {mode})", frozenset({POOL_BY_SLICES})
     return call, frozenset()
 
 
@@ -141,15 +193,12 @@ def apply(node: Node, code, input_shapes: list[Shape], lowering: Lowering):
 
 # The helpers' source, written into the generated file when a layer uses them.
 LOWERING_HELPERS: dict[str, str] = {
-    "conv_by_slices": '''
-def conv_by_slices(conv, x):
-    """``conv(x)`` for an ``nnx.Conv``, computed as im2col + one matmul: the padded input's
-    shifted (strided, dilated) slices, one per kernel offset, concatenated on the channel
-    axis and multiplied by the kernel reshaped to ``(window * C_in / groups, C_out)``. Same
-    parameters and maths as ``conv(x)``; faster where the backend's convolutions are slow.
-    """
-    kernel = conv.kernel[...]  # (*window, C_in // groups, C_out)
-    window, rank = kernel.shape[:-2], kernel.ndim - 2
+    "conv_geometry": '''
+def conv_geometry(conv, x):
+    """An ``nnx.Conv``'s strides, kernel dilation and explicit (low, high) pads for input ``x``,
+    with Flax's SAME / CAUSAL / VALID padding worked out as lax works it out."""
+    window = conv.kernel.shape[:-2]
+    rank = len(window)
     strides = conv.strides if isinstance(conv.strides, (tuple, list)) else (conv.strides or 1,) * rank
     dilation = conv.kernel_dilation
     dilation = dilation if isinstance(dilation, (tuple, list)) else (dilation or 1,) * rank
@@ -166,36 +215,94 @@ def conv_by_slices(conv, x):
         pads = [(0, 0)] * rank  # VALID
     else:
         pads = [tuple(pair) for pair in padding]
+    return tuple(strides), tuple(dilation), [tuple(pair) for pair in pads]
+''',
+    "conv_columns": '''
+def conv_columns(x, window, strides, dilation, pads):
+    """im2col: the padded input's shifted (strided, dilated) slices, one per kernel offset,
+    concatenated on the channel axis: (batch, *output sizes, window * C_in)."""
     x = jnp.pad(x, [(0, 0), *pads, (0, 0)])
+    spans = [d * (k - 1) + 1 for k, d in zip(window, dilation)]
     out = [(size - span) // stride + 1 for size, span, stride in zip(x.shape[1:-1], spans, strides)]
     patches = []
     for offset in itertools.product(*(range(k) for k in window)):
         index = tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
                       for o, d, n, s in zip(offset, dilation, out, strides))
         patches.append(x[(slice(None), *index, slice(None))])
-    columns = jnp.concatenate(patches, axis=-1) if len(patches) > 1 else patches[0]
+    return jnp.concatenate(patches, axis=-1) if len(patches) > 1 else patches[0]
+''',
+    "conv_by_slices": '''
+def conv_by_slices(conv, x):
+    """``conv(x)`` for an ``nnx.Conv``, computed as im2col + one matmul with the kernel
+    reshaped to ``(window * C_in / groups, C_out)``. Same parameters and maths as
+    ``conv(x)``; faster where the backend's convolutions are slow.
+    """
+    kernel = conv.kernel[...]  # (*window, C_in // groups, C_out)
+    strides, dilation, pads = conv_geometry(conv, x)
+    columns = conv_columns(x, kernel.shape[:-2], strides, dilation, pads)
     groups, group_in, features = conv.feature_group_count, kernel.shape[-2], kernel.shape[-1]
+    offsets = columns.shape[-1] // (groups * group_in)
     if groups == 1:
         y = columns @ kernel.reshape(-1, features)
     else:  # one matmul per group: columns (..., offsets, groups, group_in) by kernel per group
-        columns = columns.reshape(*columns.shape[:-1], len(patches), groups, group_in)
-        per_group = kernel.reshape(len(patches), group_in, groups, features // groups)
+        columns = columns.reshape(*columns.shape[:-1], offsets, groups, group_in)
+        per_group = kernel.reshape(offsets, group_in, groups, features // groups)
         y = jnp.einsum("...kgc,kcgo->...go", columns, per_group).reshape(*columns.shape[:-3], features)
     return y if conv.bias is None else y + conv.bias[...]
 ''',
-    "pool_by_reshape": '''
-def pool_by_reshape(x, window, mode):
-    """Non-overlapping pooling (strides == window, no padding) as a reshape and a max or
-    mean over the window axes; the same values as ``nnx.max_pool`` / ``nnx.avg_pool``.
+    "conv_im2col_grad": '''
+def conv_im2col_grad(conv, x):
+    """``conv(x)`` for an ``nnx.Conv``: XLA's convolution forward and for the input's
+    gradient, but the kernel's gradient by im2col + a matmul over batch chunks, where
+    XLA's convolution for it (one contracting over the batch) is slow. Same parameters
+    and maths as ``conv(x)``.
+    """
+    kernel = conv.kernel[...]  # (*window, C_in // groups, C_out)
+    strides, dilation, pads = conv_geometry(conv, x)
+    spatial = "DHW"[3 - (kernel.ndim - 2):]
+    layout = ("N" + spatial + "C", spatial + "IO", "N" + spatial + "C")
+    groups = conv.feature_group_count
+
+    def convolve(x, kernel):
+        return jax.lax.conv_general_dilated(x, kernel, strides, pads, rhs_dilation=dilation,
+                                            dimension_numbers=layout, feature_group_count=groups)
+
+    def backward(residuals, g):
+        x, kernel = residuals
+        dx = jax.vjp(lambda x: convolve(x, kernel), x)[1](g)[0]
+        if groups != 1:
+            return dx, jax.vjp(lambda k: convolve(x, k), kernel)[1](g)[0]
+        columns = conv_columns(x, kernel.shape[:-2], strides, dilation, pads)
+        rows, width, features = g.size // g.shape[-1], columns.shape[-1], g.shape[-1]
+        # A long contraction (many pixels) splits into a few matmuls that keep every core busy;
+        # a short one would only multiply the (width, features) partial sums.
+        long = [c for c in (8, 4, 2) if rows % c == 0 and rows // c >= 4 * max(width, features)]
+        chunks = long[0] if long else 1
+        dk = jnp.einsum("bkm,bkn->bnm", columns.reshape(chunks, rows // chunks, width),
+                        g.reshape(chunks, rows // chunks, features)).sum(0).T
+        return dx, dk.reshape(kernel.shape)
+
+    convolve_with_grad = jax.custom_vjp(convolve)
+    convolve_with_grad.defvjp(lambda x, kernel: (convolve(x, kernel), (x, kernel)), backward)
+    y = convolve_with_grad(x, kernel)
+    return y if conv.bias is None else y + conv.bias[...]
+''',
+    "pool_by_slices": '''
+def pool_by_slices(x, window, mode):
+    """Non-overlapping pooling (strides == window, no padding) as the element-wise max or
+    mean of the window's strided slices; the same values as ``nnx.max_pool`` /
+    ``nnx.avg_pool``, and a gradient of element-wise selects rather than a scatter.
     Trailing cells that fill no whole window are dropped, as VALID pooling drops them.
     """
     sizes = [size // w for size, w in zip(x.shape[1:-1], window)]
-    x = x[(slice(None), *(slice(0, n * w) for n, w in zip(sizes, window)), slice(None))]
-    split = [x.shape[0]]
-    for n, w in zip(sizes, window):
-        split += [n, w]
-    x = x.reshape(*split, x.shape[-1])
-    axes = tuple(range(2, 2 * len(window) + 1, 2))
-    return x.max(axis=axes) if mode == "max" else x.mean(axis=axes)
+    result = None
+    for offset in itertools.product(*(range(w) for w in window)):
+        index = tuple(slice(o, o + (n - 1) * w + 1, w) for o, n, w in zip(offset, sizes, window))
+        part = x[(slice(None), *index, slice(None))]
+        result = part if result is None else jnp.maximum(result, part) if mode == "max" else result + part
+    count = 1
+    for w in window:
+        count *= w
+    return result if mode == "max" else result / count
 ''',
 }

@@ -14,6 +14,8 @@ import json
 import statistics
 import time
 
+from netspec.emit.lowering import LOWERINGS
+
 HELP = "benchmark the compiled train step on synthetic data: compile time, step time, images/s"
 
 
@@ -23,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=20, help="steps per timed window (default 20)")
     parser.add_argument("--windows", type=int, default=5, help="timed windows; the median is reported (default 5)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument("--lowering", choices=("auto", "lax", "im2col"), default=None,
+    parser.add_argument("--lowering", choices=LOWERINGS, default=None,
                         help="how convs and pools are lowered (default: the spec's train.lowering, else auto)")
     parser.add_argument("--precision", choices=("float32", "mixed"), default=None,
                         help="default: the spec's train.precision, else float32")
