@@ -131,7 +131,7 @@ def output_sizes(attrs: ConvAttrs | DepthwiseConvAttrs, sizes: Shape) -> list[in
     spans = [d * (k - 1) + 1 for k, d in zip(attrs.kernel, attrs.dilation)]
     if attrs.padding in ("same", "causal"):
         return [-(-size // stride) for size, stride in zip(sizes, attrs.strides)]
-    pads = [(0, 0)] * len(sizes) if attrs.padding == "valid" else attrs.padding
+    pads = [(0, 0)] * len(sizes) if isinstance(attrs.padding, str) else list(attrs.padding)  # valid, or explicit
     return [max((size + low + high - span) // stride + 1, 0)
             for size, (low, high), span, stride in zip(sizes, pads, spans, attrs.strides)]
 
