@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = """
 import json, resource, sys, time
-from netspec.train.allocator import keep_freed_memory
+from netspec.allocator import keep_freed_memory
 tuned = keep_freed_memory()
 import jax, numpy as np
 from netspec.cli.commands.bench import synthetic_batch

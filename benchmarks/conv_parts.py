@@ -19,7 +19,7 @@ import os
 import statistics
 import time
 
-from netspec.train.allocator import keep_freed_memory
+from netspec.allocator import keep_freed_memory
 
 keep_freed_memory()  # before JAX starts its threads, as the netspec command line does
 

@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from netspec.train.allocator import keep_freed_memory
+from netspec.allocator import keep_freed_memory
 
 keep_freed_memory()  # before JAX starts its threads, as the netspec command line does
 

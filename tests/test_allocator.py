@@ -1,4 +1,4 @@
-"""netspec/train/allocator.py: freed memory is reused, not handed back and faulted in again.
+"""netspec/allocator.py: freed memory is reused, not handed back and faulted in again.
 
 A child process mallocs, touches and frees a 64 MiB block five times and counts
 its minor page faults: with glibc's defaults every round maps fresh pages
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gl
 
 CHILD = """
 import ctypes, resource, sys
-from netspec.train.allocator import keep_freed_memory
+from netspec.allocator import keep_freed_memory
 tuned = keep_freed_memory() if sys.argv[1] == "tune" else False
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]

@@ -20,7 +20,7 @@ PACKAGE = ROOT / "netspec"
 # The pipeline's stages, earliest first. A module may import modules of its own
 # stage or earlier ones, never later ones. The first matching prefix wins.
 STAGES: list[tuple[str, ...]] = [
-    ("netspec.version", "netspec.diagnostics"),
+    ("netspec.version", "netspec.diagnostics", "netspec.allocator"),  # allocator: stdlib only, run first
     ("netspec.ir", "netspec.ops"),
     ("netspec.spec",),
     ("netspec.resolve",),  # knows no shapes: infer settles `shortcut: auto` (netspec.infer.shortcuts)

@@ -18,10 +18,10 @@ import importlib
 import os
 import sys
 
+from netspec.allocator import keep_freed_memory
 from netspec.cli.colour import use_color
 from netspec.diagnostics import NetspecError, render
 from netspec.resolve.scaling import chosen_scale
-from netspec.train.allocator import keep_freed_memory
 from netspec.version import __version__
 
 # Order shown in --help. Every name is a module in netspec.cli.commands.
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    keep_freed_memory()  # before JAX starts its threads (netspec/train/allocator.py)
+    keep_freed_memory()  # before JAX starts its threads (netspec/allocator.py)
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on usage errors
     args.argv = list(argv) if argv is not None else sys.argv[1:]  # to rerun the command (netspec.cli.supervise)

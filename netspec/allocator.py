@@ -1,5 +1,7 @@
 """Keep freed memory in the process: glibc's malloc tuned for XLA:CPU's big temporaries.
 
+Standard library only, so the static command line can call it first thing.
+
 XLA:CPU allocates each step's activations, im2col columns and gradients
 afresh. glibc serves every block over 32 MiB (and, in its per-thread arenas,
 smaller ones) with a new ``mmap`` and hands it back with ``munmap`` when freed,
