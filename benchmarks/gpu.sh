@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # For a session lent a GPU: netspec bench vs the hand-written Flax step on
 # ResNet-50 at 224x224 (float32 and mixed bfloat16) and the VGG-style net, img/s and MFU
-# from the static MAC count, the lax vs im2col lowering pairs, and the LeNet README job's wall time.
+# from the static MAC count, the lowering pairs (lax, im2col, im2col-grad, auto), and the LeNet README job's wall time.
 # Run from the repository root after `pip install -c requirements/lock.txt -e '.[test]'` and a CUDA jaxlib:
 #   bash benchmarks/gpu.sh 2>&1 | tee gpu.txt
 set -euo pipefail
@@ -24,7 +24,8 @@ mfu specs/resnet50.yaml 128 float32
 mfu specs/resnet50.yaml 128 mixed
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 lax
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 im2col
-echo "== lowering pairs (lax vs im2col, alternating in one process)"
+mfu benchmarks/specs/vgg_cifar.yaml 256 float32 im2col-grad
+echo "== lowering pairs (lax, im2col, im2col-grad, auto; alternating in one process)"
 "$PY" benchmarks/lowering.py --batch-size 256 --windows 7 --steps 10 specs/resnet50.yaml benchmarks/specs/vgg_cifar.yaml
 echo "== hand-written Flax vs netspec vs torch (if installed) on the small nets"
 "$PY" benchmarks/vs_torch.py --nets vgg resnet18 --windows 7 --steps 10 || echo "(vs_torch needs the bench extra)"
