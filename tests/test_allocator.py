@@ -7,6 +7,7 @@ its minor page faults: with glibc's defaults every round maps fresh pages
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -33,8 +34,6 @@ print(tuned, max(faults[1:]))
 
 
 def run_child(mode: str, env: dict[str, str] | None = None) -> tuple[str, int]:
-    import os
-
     done = subprocess.run([sys.executable, "-c", CHILD, mode], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, check=True)
     tuned, faults = done.stdout.split()
@@ -42,7 +41,6 @@ def run_child(mode: str, env: dict[str, str] | None = None) -> tuple[str, int]:
 
 
 def test_tuned_malloc_reuses_freed_blocks():
-    pytest.importorskip("ctypes")
     tuned, tuned_faults = run_child("tune")
     if tuned != "True":
         pytest.skip("not glibc")

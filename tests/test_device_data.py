@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from small_nets import PARTIAL_BATCH_SPEC as SPEC
+from small_nets import partial_batch_data
 
 import netspec
-from netspec.data import load_data
 from netspec.train import device_data, fit
 from netspec.train.batches import epoch_order, train_batches
 from netspec.train.plan import plan_run
@@ -24,8 +24,8 @@ def graph():
 
 
 @pytest.fixture(scope="module")
-def data():  # 180 training examples: 11 batches of 16 and one of 4
-    return load_data("synthetic:200", input_shape=(8, 8, 1), output_shape=(3,), seed=0)
+def data():
+    return partial_batch_data()
 
 
 def host_path(monkeypatch):

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from cli_processes import CLI
 from small_nets import PARTIAL_BATCH_SPEC as SPEC
+from small_nets import partial_batch_data
 
 import netspec
-from netspec.data import load_data
 from netspec.diagnostics import NetspecError
 from netspec.train import checkpoint, fit
 from netspec.train.batches import epoch_order, partial_batch_problem, steps_per_epoch, train_batches
@@ -24,15 +24,14 @@ QUIET = Display(quiet=True)
 pytestmark = pytest.mark.usefixtures("compilation_cache")
 
 
-
 @pytest.fixture(scope="module")
 def graph():
     return netspec.load(SPEC)
 
 
 @pytest.fixture(scope="module")
-def data():  # 180 training examples: 11 batches of 16 and one of 4
-    return load_data("synthetic:200", input_shape=(8, 8, 1), output_shape=(3,), seed=0)
+def data():
+    return partial_batch_data()
 
 
 def test_the_partial_batch_ends_the_same_epoch_order():

@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal, cast
 
+from netspec.infer.shapes import window_output
 from netspec.ir import ConvAttrs, DepthwiseConvAttrs, Node, PoolAttrs
 from netspec.ops import OPS
 
@@ -43,7 +44,6 @@ LAX_CALL = "lax"
 CONV_BY_SLICES = "conv_by_slices"  # im2col forward; autodiff differentiates the matmul
 CONV_IM2COL_GRAD = "conv_im2col_grad"  # XLA's convolution forward and for the input gradient, im2col for the kernel's
 POOL_BY_SLICES = "pool_by_slices"  # non-overlapping windows as an element-wise max/mean of strided slices
-CONV_LOWERINGS = (LAX_CALL, CONV_BY_SLICES, CONV_IM2COL_GRAD)
 
 Shape = tuple[int, ...]
 
@@ -79,10 +79,11 @@ class Rule:
 # is 1.2-3x slower than im2col + a matmul once maps have 8x8 pixels and 32
 # filters; (2) on maps of 2x2 or 1x1 pixels it is 4-20x slower than the im2col
 # matmul; (3) on a first layer (RGB 3x3: 27 values per im2col row) with 32
-# filters the im2col matmul is 1.5-2x faster forward (with LeNet's 6 it is not). Pooling by strided slices differentiates
-# as element-wise selects: 5x (reshape + max) and 11x (reduce_window +
-# select_and_scatter) faster forward + backward. GPUs and TPUs have tuned
-# convolutions (cuDNN, the MXU); until measured there, lax.
+# filters the im2col matmul is 1.5-2x faster forward (with LeNet's 6 it is
+# not). Pooling by strided slices differentiates as element-wise selects: 5x
+# (reshape + max) and 11x (reduce_window + select_and_scatter) faster forward +
+# backward. GPUs and TPUs have tuned convolutions (cuDNN, the MXU); until
+# measured there, lax.
 RULES: dict[str, Rule] = {
     "cpu": Rule(tiny_output=4, thin_rows=32, kernel_grad_pixels=64, wide=32, pool=True),
     "gpu": Rule(),
@@ -125,17 +126,6 @@ def pool_tiles_input(attrs: PoolAttrs, input_shape: Shape) -> bool:
     return all(low == 0 and high == 0 for low, high in attrs.padding)
 
 
-def output_sizes(attrs: ConvAttrs | DepthwiseConvAttrs, sizes: Shape) -> list[int]:
-    """A conv's output spatial sizes: (W - span + pads) / S + 1, with SAME and causal
-    keeping ceil(W / S)."""
-    spans = [d * (k - 1) + 1 for k, d in zip(attrs.kernel, attrs.dilation)]
-    if attrs.padding in ("same", "causal"):
-        return [-(-size // stride) for size, stride in zip(sizes, attrs.strides)]
-    pads = [(0, 0)] * len(sizes) if isinstance(attrs.padding, str) else list(attrs.padding)  # valid, or explicit
-    return [max((size + low + high - span) // stride + 1, 0)
-            for size, (low, high), span, stride in zip(sizes, pads, spans, attrs.strides)]
-
-
 def choose(node: Node, input_shapes: list[Shape], lowering: Lowering) -> str:
     """How ``node`` is written under ``lowering``: :data:`LAX_CALL` or the name
     of the helper that computes it (:data:`CONV_BY_SLICES`,
@@ -159,7 +149,7 @@ def choose(node: Node, input_shapes: list[Shape], lowering: Lowering) -> str:
     if forced:
         return forced
     filters = attrs.filters if isinstance(attrs, ConvAttrs) else 0
-    pixels = math.prod(output_sizes(attrs, input_shapes[0][:-1]))
+    pixels = math.prod(window_output(attrs, input_shapes[0]))
     row = math.prod(attrs.kernel) * input_shapes[0][-1]
     if (rule.tiny_output and pixels <= rule.tiny_output) or (row <= rule.thin_rows and filters >= rule.wide):
         return CONV_BY_SLICES
@@ -295,14 +285,13 @@ def pool_by_slices(x, window, mode):
     Trailing cells that fill no whole window are dropped, as VALID pooling drops them.
     """
     sizes = [size // w for size, w in zip(x.shape[1:-1], window)]
-    result = None
+    parts = []
     for offset in itertools.product(*(range(w) for w in window)):
         index = tuple(slice(o, o + (n - 1) * w + 1, w) for o, n, w in zip(offset, sizes, window))
-        part = x[(slice(None), *index, slice(None))]
-        result = part if result is None else jnp.maximum(result, part) if mode == "max" else result + part
-    count = 1
-    for w in window:
-        count *= w
-    return result if mode == "max" else result / count
+        parts.append(x[(slice(None), *index, slice(None))])
+    result = parts[0]
+    for part in parts[1:]:
+        result = jnp.maximum(result, part) if mode == "max" else result + part
+    return result if mode == "max" else result / len(parts)
 ''',
 }
