@@ -13,7 +13,11 @@ with SGD + momentum 0.9 on one synthetic batch by:
 
 Windows of ``--steps`` steps alternate across the three in a rotating order in
 one process, so load on a shared machine hits each alike; the median window is
-reported as img/s, with the ratios netspec/torch and netspec/flax. Needs the
+reported as img/s, with the ratios netspec/torch and netspec/flax. Each window
+starts after a ``--settle`` pause and one untimed step: torch's OpenMP threads
+(libgomp) and XLA's thread pool spin-wait after their work, and without the
+pause the library timed next shares its two cores with the last one's spinning
+threads (on a 2-core Zen 5 that cost netspec's VGG window 35 %). Needs the
 optional ``bench`` extra (torch)::
 
     .venv/bin/pip install -e '.[bench]'
@@ -249,7 +253,7 @@ def spec_text(name: str) -> str:
     return text.replace("input: [224, 224, 3]", "input: [32, 32, 3]") if name == "resnet18" else text
 
 
-def measure(name: str, windows: int, steps: int) -> dict[str, float]:
+def measure(name: str, windows: int, steps: int, settle: float) -> dict[str, float]:
     _, batch, shape, binary, flax_class = NETS[name]
     rng = np.random.default_rng(0)
     x = rng.random((batch, *shape), dtype=np.float32)
@@ -265,6 +269,8 @@ def measure(name: str, windows: int, steps: int) -> dict[str, float]:
     labels = list(runs)
     for window in range(windows):
         for label in labels[window % 3:] + labels[:window % 3]:
+            time.sleep(settle)  # the previous library's worker threads stop spinning
+            runs[label](xj, yj)()  # wake this library's threads outside the timing
             started = time.perf_counter()
             for _ in range(steps):
                 done = runs[label](xj, yj)
@@ -279,6 +285,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=7)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--settle", type=float, default=0.3,
+                        help="seconds of pause before each window (default 0.3)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch intra-op threads")
     parser.add_argument("--nets", nargs="*", choices=list(NETS), default=None, help="default: all four")
     parser.add_argument("--quick", action="store_true",
@@ -294,7 +302,7 @@ def main() -> None:
           f"jax {jax.__version__} ({jax.default_backend()}), torch {torch.__version__} ({args.threads} threads)")
     print(f"{'network':<14} {'netspec':>9} {'flax':>9} {'torch':>9} {'ns/torch':>9} {'ns/flax':>8}  (img/s)")
     for name in args.nets:
-        rates = measure(name, args.windows, args.steps)
+        rates = measure(name, args.windows, args.steps, args.settle)
         print(f"{name:<14} {rates['netspec']:>9.1f} {rates['flax']:>9.1f} {rates['torch']:>9.1f} "
               f"{rates['netspec'] / rates['torch']:>8.2f}x {rates['netspec'] / rates['flax']:>7.2f}x", flush=True)
 
