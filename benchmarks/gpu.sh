@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # For a session lent a GPU: netspec bench vs the hand-written Flax step on
-# ResNet-50 at 224x224 (float32 and mixed bfloat16) and the VGG-style net, img/s and MFU
+# ResNet-50 at 224x224 (float32, mixed and pure bfloat16) and the VGG-style net, img/s and MFU
 # from the static MAC count, the lowering pairs (lax, im2col, im2col-grad, auto), and the LeNet README job's wall time.
 # Run from the repository root after `pip install -c requirements/lock.txt -e '.[test]'` and a CUDA jaxlib:
 #   bash benchmarks/gpu.sh 2>&1 | tee gpu.txt
@@ -22,6 +22,7 @@ mfu() {  # spec batch precision lowering -> img/s and MFU = 6 * MACs * img/s / p
 echo "== netspec bench (img/s, MFU from the static MAC count)"
 mfu specs/resnet50.yaml 128 float32
 mfu specs/resnet50.yaml 128 mixed
+mfu specs/resnet50.yaml 128 bfloat16
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 lax
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 im2col
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 im2col-grad
@@ -31,6 +32,6 @@ echo "== hand-written Flax vs netspec vs torch (if installed) on the small nets"
 "$PY" benchmarks/vs_torch.py --nets vgg resnet18 --windows 7 --steps 10 || echo "(vs_torch needs the bench extra)"
 echo "== LeNet README job wall time"
 start=$(date +%s.%N)
-"$PY" -m netspec train specs/lenet.yaml --data mnist --epochs 3 --out /tmp/netspec_gpu_lenet
+"$PY" -m netspec train specs/lenet.yaml --data mnist --out /tmp/netspec_gpu_lenet-$$
 end=$(date +%s.%N)
 "$PY" -c "import sys; print(f'LeNet README job: {float(sys.argv[2]) - float(sys.argv[1]):.1f} s wall')" "$start" "$end"

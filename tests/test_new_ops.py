@@ -245,7 +245,11 @@ def test_normalization_checks_its_values():
     assert "non-negative" in problem.message
 
 
-def test_train_adapts_normalization_to_the_training_split():
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_train_adapts_normalization_to_the_training_split(precision):
+    import jax
+    from flax import nnx
+
     from netspec.data.dataset import Dataset, Split
     from netspec.train import fit
     from netspec.train.progress import Display
@@ -259,7 +263,10 @@ def test_train_adapts_normalization_to_the_training_split():
     x = (RNG.normal(size=(16, 3, 2)) * [1.0, 5.0] + [3.0, -2.0]).astype(np.float32)
     y = RNG.integers(0, 2, size=16).astype(np.int32)
     dataset = Dataset("toy", Split(x, y), None, None, None, "classification")
-    result = fit(graph, dataset, save=False, max_steps=1, display=Display(quiet=True))
+    result = fit(graph, dataset, save=False, max_steps=1, display=Display(quiet=True), precision=precision)
+    # adapting the statistics hands the parameters back in the run's own dtype
+    params = jax.tree.leaves(nnx.state(result.session.model_state, nnx.Param))
+    assert {leaf.dtype.name for leaf in params} == {precision}
     norm = layer_module(result.model, "norm")
     seen = x * 2 + 1  # what reaches the layer: the rescaled input
     np.testing.assert_allclose(np.asarray(norm.mean[...]), seen.reshape(-1, 2).mean(axis=0), rtol=1e-5)

@@ -291,9 +291,11 @@ class TrainSpec(_Strict):
                             "conv/reduce_window), im2col (convs by slices + matmul) or im2col-grad (XLA's conv, "
                             "the kernel gradient by im2col); both pool tiling windows by strided slices; same "
                             "maths and weights")
-    precision: Literal["float32", "mixed"] = Field(
-        "float32", description="float32, or mixed: compute in bfloat16, keep parameters and optimizer state in "
-                               "float32 (float32 is the default: bfloat16 matmuls measured slower on CPU)")
+    precision: Literal["float32", "mixed", "bfloat16"] = Field(
+        "float32", description="float32; mixed: compute in bfloat16, keep parameters and optimizer state in "
+                               "float32; bfloat16: compute, parameters and optimizer state in bfloat16 "
+                               "(batchnorm statistics stay float32). float32 is the default: bfloat16 "
+                               "measured slower on CPU")
     init_from: list[InitFromSpec] = Field(
         default_factory=list,
         description="copy weights of same-named layers from trained runs before training: "

@@ -59,6 +59,7 @@ def adapt_normalization(session, x: np.ndarray) -> Any | None:
     nodes = layers_to_adapt(session.logits_graph)
     if not nodes:
         return None
+    import jax
     import jax.numpy as jnp
     from flax import nnx
 
@@ -80,4 +81,6 @@ def adapt_normalization(session, x: np.ndarray) -> Any | None:
         module.mean[...] = jnp.asarray(mean, jnp.float32)
         module.variance[...] = jnp.asarray(variance, jnp.float32)
         module.count[...] = jnp.asarray(count, jnp.float32)
-    return nnx.state(model)
+    # steps.model works in float32: hand the state back in the session's own dtypes (bfloat16 params).
+    return jax.tree.map(lambda new, old: new.astype(old.dtype) if jnp.issubdtype(old.dtype, jnp.floating) else new,
+                        nnx.state(model), session.model_state)

@@ -37,7 +37,7 @@ from netspec.train.optim import make_optimizer, make_schedule
 from netspec.train.run_lock import RunLock
 from netspec.train.safe_save import guarded_write, refuse_non_finite
 from netspec.train.sharding import check_batch_size
-from netspec.train.step import StepConfig, Steps, zero_totals
+from netspec.train.step import StepConfig, Steps, cast_params, zero_totals
 from netspec.train.transfer import freeze_batchnorm, frozen_layers, trainable_filter
 
 LAST, BEST = "last", "best"
@@ -150,6 +150,8 @@ class Session:
 
         train = self.train
         model = build(self.logits_graph, seed=train.seed, lowering=train.lowering)
+        if train.precision == "bfloat16":  # before the optimizer, whose state follows the parameters
+            cast_params(model, jnp.bfloat16)
         self.schedule = make_schedule(train, self.steps_per_epoch)  # the optimizer's, shown in the history
         optimizer = nnx.Optimizer(model, make_optimizer(train, self.steps_per_epoch, self.schedule),
                                   wrt=trainable_filter(self.logits_graph, self.frozen))
@@ -175,7 +177,7 @@ class Session:
             head=apply_head(self.head) if self.head else None,
             prepare_train=(lambda model: freeze_batchnorm(model, self.logits_graph, self.frozen))
             if self.frozen else None,
-            compute_dtype=jnp.bfloat16 if train.precision == "mixed" else None,
+            compute_dtype=None if train.precision == "float32" else jnp.bfloat16,
         )
 
     def _start_position(self) -> None:

@@ -48,8 +48,29 @@ class StepConfig:
     head: Transform | None = None  # outputs -> the spec's outputs (softmax/sigmoid) for predict
     # Called on the model after model.train(): puts frozen batchnorm layers back in inference mode.
     prepare_train: Callable[[nnx.Module], None] | None = None
-    # train: precision: mixed -> jnp.bfloat16: compute in it, keep params and optimizer state in float32.
+    # train: precision: mixed or bfloat16 -> jnp.bfloat16: compute in it (under bfloat16 the
+    # parameters and optimizer state are bfloat16 too: see cast_params).
     compute_dtype: Any = None
+
+
+def _floating(leaf) -> bool:
+    return hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.floating)
+
+
+def cast_params(model: nnx.Module, dtype: Any) -> None:
+    """Store ``model``'s parameters in ``dtype`` (train: precision: bfloat16), in place.
+
+    Called before the optimizer is made, so its state (momentum, Adam's moments)
+    follows the parameters' dtype. Batchnorm running averages and other
+    non-parameter state stay float32: an average moved by 1 % a step would stall
+    in bfloat16's 8-bit mantissa, and they cost nothing to keep."""
+    params = nnx.state(model, nnx.Param)
+    nnx.update(model, jax.tree.map(lambda p: p.astype(dtype) if _floating(p) else p, params))
+
+
+def as_float32(state):
+    """``state`` with every floating leaf in float32 (bfloat16 values convert exactly)."""
+    return jax.tree.map(lambda leaf: leaf.astype(jnp.float32) if _floating(leaf) else leaf, state)
 
 
 def run_model(model: nnx.Module, x: jax.Array, compute_dtype: Any) -> jax.Array:
@@ -63,12 +84,12 @@ def run_model(model: nnx.Module, x: jax.Array, compute_dtype: Any) -> jax.Array:
     if compute_dtype is None:
         return model(x)
     graphdef, params, *rest = nnx.split(model, nnx.Param, ...)  # rest: one state, everything else
-    low = jax.tree.map(lambda p: p.astype(compute_dtype) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
+    low = jax.tree.map(lambda p: p.astype(compute_dtype) if _floating(p) else p, params)
     view = nnx.merge(graphdef, low, *rest)
     outputs = view(x.astype(compute_dtype))
     _, _, *new_rest = nnx.split(view, nnx.Param, ...)
     nnx.update(model, *jax.tree.map(
-        lambda new, old: new.astype(old.dtype) if jnp.issubdtype(old.dtype, jnp.floating) else new, new_rest, rest))
+        lambda new, old: new.astype(old.dtype) if _floating(old) else new, new_rest, rest))
     return outputs.astype(jnp.float32)
 
 
@@ -112,8 +133,9 @@ class Steps:
         self.predict = jax.jit(self._predict)
 
     def model(self, model_state) -> nnx.Module:
-        """A live module (eval mode) holding ``model_state``."""
-        return nnx.merge(self.eval_graph, model_state)
+        """A live module (eval mode) holding ``model_state`` in float32, whatever the
+        training precision, so inspection and feature code see a plain float32 network."""
+        return nnx.merge(self.eval_graph, as_float32(model_state))
 
     def _train(self, model_state, opt_state, totals, x, y):
         config = self.config

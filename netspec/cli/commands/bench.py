@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--lowering", choices=LOWERINGS, default=None,
                         help="how convs and pools are lowered (default: the spec's train.lowering, else auto)")
-    parser.add_argument("--precision", choices=("float32", "mixed"), default=None,
+    parser.add_argument("--precision", choices=("float32", "mixed", "bfloat16"), default=None,
                         help="default: the spec's train.precision, else float32")
 
 
