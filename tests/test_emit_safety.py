@@ -206,7 +206,7 @@ layers:
 
 
 @pytest.mark.parametrize("lowering", ["im2col", "im2col-grad"])
-@pytest.mark.parametrize("name", ["itertools", "conv_by_slices", "conv_im2col_grad", "conv_geometry", "conv_columns",
+@pytest.mark.parametrize("name", ["itertools", "conv_by_slices", "conv_im2col_grad", "conv_operands", "conv_geometry", "conv_columns",
                                   "pool_by_slices"])
 def test_names_of_the_lowering_helpers_stay_user_text_under_im2col(name, lowering):
     """The im2col lowerings add ``import itertools`` and their helpers to the module: a

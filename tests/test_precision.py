@@ -129,6 +129,51 @@ def test_a_bfloat16_run_checkpoints_bfloat16_and_resumes_exactly(tmp_path):
     assert heat.shape[:2] == (8, 8) and np.isfinite(heat).all() and heat.max() > 0
 
 
+DEEP_BN = """name: deep_bn
+input: [8, 8, 3]
+layers:
+  - {normalization: {mean: 0.5, variance: 2}}
+  - {conv: {K: 32, F: 3, P: same}}
+  - batchnorm
+  - relu
+  - {conv: {K: 32, F: 3, P: same}}
+  - batchnorm
+  - relu
+  - {pool: {F: 2}}
+  - flatten
+  - {dense: {units: 3}}
+"""
+
+
+@pytest.mark.parametrize("lowering", ["lax", "im2col", "im2col-grad"])
+def test_bfloat16_compute_survives_batchnorm(lowering):
+    """Batchnorm keeps float32 statistics (and a normalization layer float32 constants);
+    without care their outputs (and every layer after them) would be float32 again. Every
+    conv and matmul of the forward pass must run in bfloat16, under every lowering."""
+    from netspec.builder import build
+    from netspec.train.step import run_model
+
+    model = build(load(DEEP_BN), seed=0, lowering=lowering)
+    model.train()
+    graphdef, state = nnx.split(model)
+    x = jnp.ones((4, 8, 8, 3), jnp.float32)
+    jaxpr = jax.make_jaxpr(lambda state, x: run_model(nnx.merge(graphdef, state), x, jnp.bfloat16))(state, x)
+
+    def products(jaxpr):  # the convs and matmuls, inside custom_vjp and pjit calls too
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name in ("conv_general_dilated", "dot_general"):
+                yield eqn
+            for param in eqn.params.values():
+                inner = getattr(param, "jaxpr", param)
+                if hasattr(inner, "eqns"):
+                    yield from products(inner)
+
+    found = list(products(jaxpr.jaxpr))
+    assert len(found) >= 3  # two convs and the dense layer
+    for eqn in found:
+        assert {str(var.aval.dtype) for var in eqn.invars} == {"bfloat16"}, eqn
+
+
 def test_unknown_precision_is_a_diagnostic():
     from netspec.diagnostics import NetspecError
 

@@ -163,7 +163,7 @@ def lowered_call(node: Node, call: str, input_shapes: list[Shape], lowering: Low
     lowering, and the helpers it needs."""
     choice = choose(node, input_shapes, lowering)
     if choice in (CONV_BY_SLICES, CONV_IM2COL_GRAD):
-        helpers = frozenset({choice, "conv_geometry", "conv_columns"})
+        helpers = frozenset({choice, "conv_operands", "conv_geometry", "conv_columns"})
         return call.replace("{layer}({0})", f"{choice}({{layer}}, {{0}})"), helpers
     if choice == POOL_BY_SLICES:
         attrs = cast(PoolAttrs, node.attrs)
@@ -183,6 +183,14 @@ def apply(node: Node, code, input_shapes: list[Shape], lowering: Lowering):
 
 # The helpers' source, written into the generated file when a layer uses them.
 LOWERING_HELPERS: dict[str, str] = {
+    "conv_operands": '''
+def conv_operands(conv, x):
+    """``x``, the kernel and the bias (or None) of an ``nnx.Conv`` in the dtype it computes in:
+    its ``dtype`` when set (mixed precision sets it), else the operands' common type."""
+    kernel, bias = conv.kernel[...], None if conv.bias is None else conv.bias[...]
+    dtype = conv.dtype or jnp.result_type(x, kernel, *([] if bias is None else [bias]))
+    return x.astype(dtype), kernel.astype(dtype), None if bias is None else bias.astype(dtype)
+''',
     "conv_geometry": '''
 def conv_geometry(conv, x):
     """An ``nnx.Conv``'s strides, kernel dilation and explicit (low, high) pads for input ``x``,
@@ -227,7 +235,7 @@ def conv_by_slices(conv, x):
     reshaped to ``(window * C_in / groups, C_out)``. Same parameters and maths as
     ``conv(x)``; faster where the backend's convolutions are slow.
     """
-    kernel = conv.kernel[...]  # (*window, C_in // groups, C_out)
+    x, kernel, bias = conv_operands(conv, x)  # kernel: (*window, C_in // groups, C_out)
     strides, dilation, pads = conv_geometry(conv, x)
     columns = conv_columns(x, kernel.shape[:-2], strides, dilation, pads)
     groups, group_in, features = conv.feature_group_count, kernel.shape[-2], kernel.shape[-1]
@@ -238,7 +246,7 @@ def conv_by_slices(conv, x):
         columns = columns.reshape(*columns.shape[:-1], offsets, groups, group_in)
         per_group = kernel.reshape(offsets, group_in, groups, features // groups)
         y = jnp.einsum("...kgc,kcgo->...go", columns, per_group).reshape(*columns.shape[:-3], features)
-    return y if conv.bias is None else y + conv.bias[...]
+    return y if bias is None else y + bias
 ''',
     "conv_im2col_grad": '''
 def conv_im2col_grad(conv, x):
@@ -247,7 +255,7 @@ def conv_im2col_grad(conv, x):
     XLA's convolution for it (one contracting over the batch) is slow. Same parameters
     and maths as ``conv(x)``.
     """
-    kernel = conv.kernel[...]  # (*window, C_in // groups, C_out)
+    x, kernel, bias = conv_operands(conv, x)  # kernel: (*window, C_in // groups, C_out)
     strides, dilation, pads = conv_geometry(conv, x)
     spatial = "DHW"[3 - (kernel.ndim - 2):]
     layout = ("N" + spatial + "C", spatial + "IO", "N" + spatial + "C")
@@ -275,7 +283,7 @@ def conv_im2col_grad(conv, x):
     convolve_with_grad = jax.custom_vjp(convolve)
     convolve_with_grad.defvjp(lambda x, kernel: (convolve(x, kernel), (x, kernel)), backward)
     y = convolve_with_grad(x, kernel)
-    return y if conv.bias is None else y + conv.bias[...]
+    return y if bias is None else y + bias
 ''',
     "pool_by_slices": '''
 def pool_by_slices(x, window, mode):

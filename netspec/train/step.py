@@ -86,6 +86,12 @@ def run_model(model: nnx.Module, x: jax.Array, compute_dtype: Any) -> jax.Array:
     graphdef, params, *rest = nnx.split(model, nnx.Param, ...)  # rest: one state, everything else
     low = jax.tree.map(lambda p: p.astype(compute_dtype) if _floating(p) else p, params)
     view = nnx.merge(graphdef, low, *rest)
+    # Flax layers left to promote (dtype None) would return to float32 after every layer that
+    # holds float32 state (batchnorm statistics): have them compute in compute_dtype, as a
+    # Keras mixed policy does. BatchNorm still reduces its statistics in float32.
+    for _, module in nnx.iter_modules(view):
+        if getattr(module, "dtype", compute_dtype) is None:
+            setattr(module, "dtype", compute_dtype)  # noqa: B010 (mypy: nnx.Module declares no dtype)
     outputs = view(x.astype(compute_dtype))
     _, _, *new_rest = nnx.split(view, nnx.Param, ...)
     nnx.update(model, *jax.tree.map(
