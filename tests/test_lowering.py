@@ -128,6 +128,24 @@ def test_im2col_grad_computes_the_kernel_gradient_by_im2col():
     assert "concatenate" not in programs("lax")[1]
 
 
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pool_by_slices_gradient_equals_lax_exactly_on_ties(mode):
+    """Relu outputs tie at zero, images at their background: the written-out pooling
+    gradient goes to the first maximum of a window, as lax's does (a derived gradient of
+    element-wise maxima would split it), and is shared evenly by a mean."""
+    spec = f"name: ties\ninput: [5, 7, 2]\nlayers: [{{pool: {{F: 2, mode: {mode}}}}}, flatten]\n"
+    values = np.array([0.0, 1.0, 1.0, 2.0, 0.0, 2.0], np.float32)
+    x = jnp.asarray(np.random.default_rng(0).choice(values, size=(3, 5, 7, 2)))
+    weights = jnp.asarray(np.random.default_rng(1).normal(size=(3, 2 * 3 * 2)), jnp.float32)
+    gradients = {}
+    for lowering in ("lax", "im2col"):
+        model = netspec.build(load(spec), seed=0, lowering=lowering)
+        gradients[lowering] = jax.grad(lambda x, model=model: (model(x) * weights).sum())(x)
+    graph = load(spec)
+    assert "pool_by_slices" in emit_source(graph, analysis_of(graph), Lowering("im2col", "cpu"))
+    np.testing.assert_array_equal(np.asarray(gradients["im2col"]), np.asarray(gradients["lax"]))
+
+
 def node_named(graph, name):
     return next(node for node in graph.nodes if node.name == name)
 

@@ -289,17 +289,46 @@ def conv_im2col_grad(conv, x):
 def pool_by_slices(x, window, mode):
     """Non-overlapping pooling (strides == window, no padding) as the element-wise max or
     mean of the window's strided slices; the same values as ``nnx.max_pool`` /
-    ``nnx.avg_pool``, and a gradient of element-wise selects rather than a scatter.
-    Trailing cells that fill no whole window are dropped, as VALID pooling drops them.
+    ``nnx.avg_pool``. Trailing cells that fill no whole window are dropped, as VALID
+    pooling drops them. The gradient is written out rather than derived: each pooled
+    cell's gradient is broadcast over its window (to the first maximum, as lax's
+    max-pool gradient does, or shared by the mean) in one element-wise pass, instead of
+    one select and strided pad per slice.
     """
     sizes = [size // w for size, w in zip(x.shape[1:-1], window)]
-    parts = []
-    for offset in itertools.product(*(range(w) for w in window)):
-        index = tuple(slice(o, o + (n - 1) * w + 1, w) for o, n, w in zip(offset, sizes, window))
-        parts.append(x[(slice(None), *index, slice(None))])
-    result = parts[0]
-    for part in parts[1:]:
-        result = jnp.maximum(result, part) if mode == "max" else result + part
-    return result if mode == "max" else result / len(parts)
+    x = x[(slice(None), *(slice(0, n * w) for n, w in zip(sizes, window)), slice(None))]
+    offsets = list(itertools.product(*(range(w) for w in window)))
+    # The pooled map with a size-1 axis after each spatial axis, and the window's cells laid
+    # out along those axes: (B, n1, 1, n2, 1, ..., C) against (B, n1, w1, n2, w2, ..., C).
+    gathered = [x.shape[0], *(d for n, w in zip(sizes, window) for d in (n, w)), x.shape[-1]]
+    spread = [x.shape[0], *(d for n in sizes for d in (n, 1)), x.shape[-1]]
+
+    def forward(x):
+        result, first = None, None
+        for number, offset in enumerate(offsets):
+            index = tuple(slice(o, o + (n - 1) * w + 1, w) for o, n, w in zip(offset, sizes, window))
+            part = x[(slice(None), *index, slice(None))]
+            if result is None:
+                result, first = part, jnp.zeros(part.shape, jnp.float32) if mode == "max" else None
+            elif mode == "max":
+                first = jnp.where(part > result, float(number), first)  # which cell holds the max
+                result = jnp.maximum(result, part)
+            else:
+                result = result + part
+        return (result if mode == "max" else result / len(offsets)), first
+
+    def backward(first, g):
+        g = g.reshape(spread)
+        if mode == "max":
+            cell = jnp.arange(len(offsets), dtype=jnp.float32).reshape(window)
+            cell = cell.reshape([1, *(d for w in window for d in (1, w)), 1])
+            dx = jnp.where(first.reshape(spread) == cell, g, jnp.zeros((), g.dtype))
+        else:
+            dx = jnp.broadcast_to(g / len(offsets), gathered)
+        return (dx.reshape(x.shape),)
+
+    pool = jax.custom_vjp(lambda x: forward(x)[0])
+    pool.defvjp(forward, backward)
+    return pool(x)
 ''',
 }
