@@ -28,8 +28,11 @@ mfu benchmarks/specs/vgg_cifar.yaml 256 float32 im2col
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 im2col-grad
 echo "== lowering pairs (lax, im2col, im2col-grad, auto; alternating in one process)"
 "$PY" benchmarks/lowering.py --batch-size 256 --windows 7 --steps 10 specs/resnet50.yaml benchmarks/specs/vgg_cifar.yaml
+echo "== netspec vs the hand-written Flax step (and torch, if installed): ResNet-50 at 224x224, float32 and bfloat16"
+"$PY" benchmarks/vs_torch.py --nets resnet50 --batch-size 128 --windows 5 --steps 10
+"$PY" benchmarks/vs_torch.py --nets resnet50 --batch-size 128 --windows 5 --steps 10 --bf16
 echo "== hand-written Flax vs netspec vs torch (if installed) on the small nets"
-"$PY" benchmarks/vs_torch.py --nets vgg resnet18 --windows 7 --steps 10 || echo "(vs_torch needs the bench extra)"
+"$PY" benchmarks/vs_torch.py --nets lenet vgg resnet18 --windows 7 --steps 10
 echo "== LeNet README job wall time"
 start=$(date +%s.%N)
 "$PY" -m netspec train specs/lenet.yaml --data mnist --out /tmp/netspec_gpu_lenet-$$

@@ -21,8 +21,9 @@ starts after a ``--settle`` pause and one untimed step: torch's OpenMP threads
 pause the library timed next shares its two cores with the last one's spinning
 threads (on a 2-core Zen 5 that cost netspec's VGG window 35 %). ``--bf16``
 computes in bfloat16 in all three (netspec ``precision: mixed``, Flax
-``dtype=bfloat16``, ``torch.autocast``); torch runs on CUDA when it has it. Needs the
-optional ``bench`` extra (torch)::
+``dtype=bfloat16``, ``torch.autocast``); torch runs on CUDA when it has it. The
+torch column needs the optional ``bench`` extra; without torch the script
+compares netspec with Flax alone::
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/vs_torch.py [--windows 7] [--steps 3] [--nets lenet vgg] [--quick]
@@ -332,7 +333,7 @@ def spec_text(name: str) -> str:
 
 
 def measure(name: str, windows: int, steps: int, settle: float, *, min_window: float = 0.0,
-            batch: int | None = None, bf16: bool = False) -> dict[str, float]:
+            batch: int | None = None, bf16: bool = False, with_torch: bool = True) -> dict[str, float]:
     """img/s per library: the median over ``windows`` rotating windows of at least ``steps``
     steps, more where a window of ``steps`` would be shorter than ``min_window`` seconds."""
     _, default_batch, shape, binary, flax_class = NETS[name]
@@ -342,7 +343,7 @@ def measure(name: str, windows: int, steps: int, settle: float, *, min_window: f
     y = rng.integers(0, 2 if binary else 10, batch).astype(np.int32)
     runs = {"netspec": netspec_step(spec_text(name), batch, bf16),
             "flax": flax_step(flax_class(rngs=nnx.Rngs(0), dtype=jnp.bfloat16 if bf16 else jnp.float32), binary),
-            "torch": torch_step(torch_models()[name], binary, x, y, bf16)}
+            **({"torch": torch_step(torch_models()[name], binary, x, y, bf16)} if with_torch else {})}
     xj, yj = jnp.asarray(x), jnp.asarray(y)
     window_steps = {}
     for label, run in runs.items():  # compile and warm up; time one step to size the windows
@@ -353,7 +354,7 @@ def measure(name: str, windows: int, steps: int, settle: float, *, min_window: f
     samples: dict[str, list[float]] = {label: [] for label in runs}
     labels = list(runs)
     for window in range(windows):
-        for label in labels[window % 3:] + labels[:window % 3]:
+        for label in labels[window % len(labels):] + labels[:window % len(labels)]:
             time.sleep(settle)  # the previous library's worker threads stop spinning
             runs[label](xj, yj)()  # wake this library's threads outside the timing
             started = time.perf_counter()
@@ -365,7 +366,10 @@ def measure(name: str, windows: int, steps: int, settle: float, *, min_window: f
 
 
 def main() -> None:
-    import torch
+    try:
+        import torch
+    except ImportError:  # netspec vs Flax only (e.g. on a GPU machine without the bench extra)
+        torch = None
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=7)
@@ -389,13 +393,16 @@ def main() -> None:
         args.windows, args.steps = 3, 2
     if args.nets is None:
         args.nets = ["lenet", "vgg", "cats_vs_dogs"] if args.quick else ["lenet", "vgg", "cats_vs_dogs", "resnet18"]
-    torch.set_num_threads(args.threads)
+    if torch is not None:
+        torch.set_num_threads(args.threads)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
-          f"jax {jax.__version__} ({jax.default_backend()}), torch {torch.__version__} ({args.threads} threads)")
+          f"jax {jax.__version__} ({jax.default_backend()}), "
+          + (f"torch {torch.__version__} ({args.threads} threads)" if torch is not None else "no torch"))
     print(f"{'network':<14} {'netspec':>9} {'flax':>9} {'torch':>9} {'ns/torch':>9} {'ns/flax':>8}  (img/s)")
     for name in args.nets:
         rates = measure(name, args.windows, args.steps, args.settle, min_window=args.min_window,
-                        batch=args.batch_size, bf16=args.bf16)
+                        batch=args.batch_size, bf16=args.bf16, with_torch=torch is not None)
+        rates.setdefault("torch", float("nan"))
         print(f"{name:<14} {rates['netspec']:>9.1f} {rates['flax']:>9.1f} {rates['torch']:>9.1f} "
               f"{rates['netspec'] / rates['torch']:>8.2f}x {rates['netspec'] / rates['flax']:>7.2f}x", flush=True)
 
