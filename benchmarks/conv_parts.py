@@ -2,7 +2,7 @@
 
 Calibrates the CPU rule of ``netspec.emit.lowering.RULES``: for each conv shape
 of the benchmark networks (LeNet-5, the VGG-style CIFAR net, cats-vs-dogs, ResNet-18 at 32x32), builds a
-one-layer spec under ``lax``, ``im2col-grad`` and ``im2col`` and times, jitted
+one-layer spec under ``lax``, ``im2col-grad``, ``im2col`` and ``shifts`` and times, jitted
 and alternating in one process, ``y = conv(x)``, the gradient with respect to
 ``x``, the gradient with respect to the kernel (and bias), and all three in
 one program (what a train step runs: im2col's forward columns serve its
@@ -30,7 +30,7 @@ from flax import nnx  # noqa: E402
 
 import netspec  # noqa: E402
 
-LOWERINGS = ("lax", "im2col-grad", "im2col")
+LOWERINGS = ("lax", "im2col-grad", "im2col", "shifts")
 SHAPES = {  # name -> (input H, W, C; filters, window, padding)
     "lenet conv1": (28, 28, 1, 6, 5, 2),
     "lenet conv2": (14, 14, 6, 16, 5, 0),
@@ -86,7 +86,7 @@ def main() -> None:
                 jax.block_until_ready(runs[lowering][part]())
             times: dict[str, list[float]] = {lowering: [] for lowering in LOWERINGS}
             for window in range(args.windows):
-                for lowering in LOWERINGS[window % 3:] + LOWERINGS[:window % 3]:
+                for lowering in LOWERINGS[window % len(LOWERINGS):] + LOWERINGS[:window % len(LOWERINGS)]:
                     started = time.perf_counter()
                     jax.block_until_ready(runs[lowering][part]())
                     times[lowering].append((time.perf_counter() - started) * 1000)

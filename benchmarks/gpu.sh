@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # For a session lent a GPU: netspec bench vs the hand-written Flax step on
 # ResNet-50 at 224x224 (float32, mixed and pure bfloat16) and the VGG-style net, img/s and MFU
-# from the static MAC count, the lowering pairs (lax, im2col, im2col-grad, auto), and the LeNet README job's wall time.
+# from the static MAC count, the lowering pairs (lax, im2col, im2col-grad, shifts, auto, auto-shifts), and the LeNet README job's wall time.
 # Run from the repository root after `pip install -c requirements/lock.txt -e '.[test]'` and a CUDA jaxlib:
 #   bash benchmarks/gpu.sh 2>&1 | tee gpu.txt
 set -euo pipefail
@@ -26,7 +26,7 @@ mfu specs/resnet50.yaml 128 bfloat16
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 lax
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 im2col
 mfu benchmarks/specs/vgg_cifar.yaml 256 float32 im2col-grad
-echo "== lowering pairs (lax, im2col, im2col-grad, auto; alternating in one process)"
+echo "== lowering pairs (lax, im2col, im2col-grad, shifts, auto, auto-shifts; alternating in one process)"
 "$PY" benchmarks/lowering.py --batch-size 256 --windows 7 --steps 10 specs/resnet50.yaml benchmarks/specs/vgg_cifar.yaml
 echo "== netspec vs the hand-written Flax step (and torch, if installed): ResNet-50 at 224x224, float32 and bfloat16"
 "$PY" benchmarks/vs_torch.py --nets resnet50 --batch-size 128 --windows 5 --steps 10

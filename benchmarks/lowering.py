@@ -4,7 +4,9 @@ For each network, one ``netspec bench``-style session per lowering is built in
 this process on the same synthetic batch; windows of ``--steps`` steps
 alternate between the lowerings (so a shared, noisy machine slows both alike)
 and the median window is reported as images per second per lowering (``lax``,
-``im2col``, ``im2col-grad`` and ``auto``), each with its ratio to lax. The figures behind ``netspec.emit.lowering.RULES`` are in
+``im2col``, ``im2col-grad``, ``shifts``, ``auto``, and ``auto-shifts``: auto with the
+CPU rule's ``shift_rows`` set to 0, i.e. auto before ``conv_by_shifts``), each with its
+ratio to lax. The figures behind ``netspec.emit.lowering.RULES`` are in
 docs/lowering.md::
 
     .venv/bin/python benchmarks/lowering.py [--windows 7] [--steps 5] [--batch-size 128] [--quick] [SPEC ...]
@@ -13,6 +15,7 @@ docs/lowering.md::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import time
@@ -27,6 +30,7 @@ import numpy as np  # noqa: E402
 
 from netspec.cli.commands.bench import synthetic_batch  # noqa: E402
 from netspec.data.standardize import Standardizer  # noqa: E402
+from netspec.emit import lowering as lowering_rules  # noqa: E402
 from netspec.pipeline import load  # noqa: E402
 from netspec.train.session import Session, settings  # noqa: E402
 
@@ -36,13 +40,21 @@ DEFAULT_SPECS = [ROOT / "specs/lenet.yaml", ROOT / "benchmarks/specs/vgg_cifar.y
 # Batch sizes when --batch-size is not given: 128, but 32 for the 150x150 cats-vs-dogs
 # net (as in vs_torch.py), so one step stays well under a second on 2 cores.
 DEFAULT_BATCH, BATCH_BY_NAME = 128, {"cats_vs_dogs": 32}
-LOWERINGS = ("lax", "im2col", "im2col-grad", "auto")
+LOWERINGS = ("lax", "im2col", "im2col-grad", "shifts", "auto", "auto-shifts")
 
 
 def session_for(graph, lowering: str, batch_size: int) -> Session:
-    train = settings(graph, {"batch_size": batch_size, "lowering": lowering})
-    return Session(graph, train, task=None, standardizer=Standardizer.fit(np.zeros((1,)), "none"),
-                   train_examples=batch_size, directory=None)
+    """A training session under ``lowering``; ``auto-shifts`` is ``auto`` built with the CPU
+    rule's ``shift_rows`` at 0 (the model's code is emitted here, so the rule is restored after)."""
+    rule = lowering_rules.RULES["cpu"]
+    if lowering == "auto-shifts":
+        lowering_rules.RULES["cpu"] = dataclasses.replace(rule, shift_rows=0)
+    try:
+        train = settings(graph, {"batch_size": batch_size, "lowering": lowering.removesuffix("-shifts")})
+        return Session(graph, train, task=None, standardizer=Standardizer.fit(np.zeros((1,)), "none"),
+                       train_examples=batch_size, directory=None)
+    finally:
+        lowering_rules.RULES["cpu"] = rule
 
 
 def compare(spec: Path, *, batch_size: int, steps: int, windows: int) -> dict[str, float]:

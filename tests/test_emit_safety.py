@@ -205,8 +205,9 @@ layers:
     build(text)
 
 
-@pytest.mark.parametrize("lowering", ["im2col", "im2col-grad"])
-@pytest.mark.parametrize("name", ["itertools", "conv_by_slices", "conv_im2col_grad", "conv_operands", "conv_geometry", "conv_columns",
+@pytest.mark.parametrize("lowering", ["im2col", "im2col-grad", "shifts"])
+@pytest.mark.parametrize("name", ["itertools", "conv_by_slices", "conv_im2col_grad", "conv_by_shifts", "conv_operands",
+                                  "conv_geometry", "conv_shifted_slices", "conv_columns", "conv_lax", "conv_backward",
                                   "pool_by_slices"])
 def test_names_of_the_lowering_helpers_stay_user_text_under_im2col(name, lowering):
     """The im2col lowerings add ``import itertools`` and their helpers to the module: a

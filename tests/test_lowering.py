@@ -1,9 +1,10 @@
 """Lowering choices (netspec.emit.lowering): every lowering computes what lax computes.
 
 The same spec is built twice with the same seed, once with ``lowering="lax"``
-and once with ``"im2col"`` (every conv by slices + matmul) or ``"im2col-grad"``
-(XLA's conv, the kernel gradient by im2col), both with every non-overlapping
-pool by strided slices; the parameters must have the same tree and
+and once with ``"im2col"`` (every conv by slices + matmul), ``"im2col-grad"``
+(XLA's conv, the kernel gradient by im2col) or ``"shifts"`` (the forward pass
+as shifted multiply-adds, gradients as im2col-grad's), all with every
+non-overlapping pool by strided slices; the parameters must have the same tree and
 values (checkpoints and imported weights stay valid), and the outputs and the
 gradients with respect to the parameters and the input must agree within
 float tolerance — over Hypothesis' random specs and over hand-picked layers
@@ -26,7 +27,16 @@ from hypothesis import strategies as st
 from test_random_specs import spec_texts
 
 import netspec
-from netspec.emit.lowering import CONV_BY_SLICES, CONV_IM2COL_GRAD, POOL_BY_SLICES, RULES, Lowering, choose
+from netspec.emit.lowering import (
+    CONV_BY_SHIFTS,
+    CONV_BY_SLICES,
+    CONV_IM2COL_GRAD,
+    MAX_SHIFT_TERMS,
+    POOL_BY_SLICES,
+    RULES,
+    Lowering,
+    choose,
+)
 from netspec.emit.program import emit_source
 from netspec.pipeline import analysis_of, load
 
@@ -53,7 +63,7 @@ def _as_numpy(leaf) -> np.ndarray:
     return np.asarray(leaf)
 
 
-ALTERNATIVES = ("im2col", "im2col-grad")
+ALTERNATIVES = ("im2col", "im2col-grad", "shifts")
 
 
 def assert_lowerings_agree(text: str, lowering: str, batch: int = 2) -> None:
@@ -92,6 +102,8 @@ CONV_CASES = {
     "3d_same": ("[5, 6, 4, 2]", "{conv: {K: 3, F: 3, P: same, bias: false}}"),
     "3d_strided_grouped": ("[6, 5, 5, 4]", "{conv: {K: 4, F: 2, S: 2, groups: 4}}"),
     "1x1": ("[5, 5, 3]", "{conv: {K: 2, F: 1}}"),
+    "2d_grey_first_layer": ("[9, 9, 1]", "{conv: {K: 6, F: 5, P: 2}}"),
+    "2d_rgb_strided_dilated": ("[11, 10, 3]", "{conv: {K: 5, F: 3, S: [2, 1], D: [1, 2], P: same}}"),
     "pool_max_valid_cropped": ("[7, 9, 2]", "{pool: {F: 2, mode: max}}"),
     "pool_avg_same_divisible": ("[8, 6, 2]", "{pool: {F: 2, P: same, mode: avg}}"),
     "pool_3d": ("[4, 6, 6, 2]", "{pool: {F: 2, mode: max}}"),
@@ -126,6 +138,43 @@ def test_im2col_grad_computes_the_kernel_gradient_by_im2col():
     assert "conv_general_dilated" in forward and "concatenate" not in forward
     assert "concatenate" in gradient and "dot_general" in gradient
     assert "concatenate" not in programs("lax")[1]
+
+
+def jaxprs(graph, lowering, x):
+    """The forward pass's and the parameter gradient's jaxprs of ``graph`` under ``lowering``."""
+    model = netspec.build(graph, seed=0, lowering=lowering)
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+
+    def loss(params):
+        return nnx.merge(graphdef, params, rest)(x).sum()
+
+    return str(jax.make_jaxpr(loss)(params)), str(jax.make_jaxpr(jax.grad(loss))(params))
+
+
+def test_shifts_sums_shifted_slices_forward_and_takes_im2col_grads_gradients():
+    """Under shifts a LeNet-like first layer's forward pass is 25 multiply-adds (XLA's
+    convolution only in the conditional's other branch, for a kernel with inf or nan in it)
+    and the kernel gradient builds im2col columns."""
+    graph = load("name: grey\ninput: [8, 8, 1]\nlayers: [{conv: {K: 6, F: 5, P: 2}}, flatten, {dense: {units: 2}}]\n")
+    forward, gradient = jaxprs(graph, "shifts", jnp.ones((2, 8, 8, 1)))
+    assert forward.count(" mul ") >= 25 and "cond[" in forward and "concatenate" not in forward
+    assert "concatenate" in gradient and "dot_general" in gradient
+    assert "cond[" not in jaxprs(graph, "lax", jnp.ones((2, 8, 8, 1)))[0]
+
+
+def test_shifts_gives_lax_results_for_a_non_finite_kernel():
+    """The conditional's other branch: inf and nan in a kernel give what lax gives."""
+    graph = load("name: grey\ninput: [6, 6, 1]\nlayers: [{conv: {K: 2, F: 3, P: same, name: c1}}]\n")
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 6, 6, 1)), jnp.float32)
+    outputs = {}
+    for lowering in ("lax", "shifts"):
+        model = netspec.build(graph, seed=0, lowering=lowering)
+        kernel = np.asarray(model.c1.kernel[...]).copy()
+        kernel[1, 1, 0, 0], kernel[0, 2, 0, 1] = np.inf, np.nan
+        model.c1.kernel[...] = jnp.asarray(kernel)
+        outputs[lowering] = np.asarray(model(x))
+    assert np.isnan(outputs["lax"]).any()
+    np.testing.assert_array_equal(outputs["shifts"], outputs["lax"])
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
@@ -181,23 +230,29 @@ def test_auto_follows_the_rule_table_per_backend():
     forced = Lowering("im2col-grad", "gpu")  # grouped/depthwise: the kernel gradient would be lax's anyway
     assert [chosen(n, forced) for n in ("wide", "plain", "depthwise", "tiles")] == [
         CONV_IM2COL_GRAD, CONV_IM2COL_GRAD, "lax", POOL_BY_SLICES]
+    forced = Lowering("shifts", "gpu")  # plain: 3x3x32 = 288 multiply-adds per output, past the limit
+    assert MAX_SHIFT_TERMS < 288
+    assert [chosen(n, forced) for n in ("wide", "plain", "depthwise", "tiles")] == [
+        CONV_BY_SHIFTS, "lax", "lax", POOL_BY_SLICES]
     assert {chosen(n, Lowering("lax", "cpu")) for n in ("wide", "plain", "depthwise", "tiles")} == {"lax"}
 
 
-def test_auto_on_cpu_takes_the_im2col_forward_for_first_layers_and_tiny_maps():
+def test_auto_on_cpu_takes_shifts_for_first_layers_and_the_im2col_forward_for_tiny_maps():
     graph = load("""name: sizes
 input: [32, 32, 3]
 layers:
-  - {conv: {K: 32, F: 3, P: same, name: rgb}}          # rows of 27 values, 32 filters
+  - {conv: {K: 32, F: 3, P: same, name: rgb}}          # rows of 27 values
   - {conv: {K: 32, F: 3, S: 16, P: same, name: tiny}}  # 2x2 output pixels
   - {conv: {K: 64, F: 3, P: same, name: small}}        # 4 output pixels too
 """)
     shapes = {name: list(facts.input_shapes) for name, facts in analysis_of(graph).layers.items()}
     cpu = Lowering("auto", "cpu")
-    assert [choose(node_named(graph, n), shapes[n], cpu) for n in ("rgb", "tiny", "small")] == [CONV_BY_SLICES] * 3
+    assert [choose(node_named(graph, n), shapes[n], cpu) for n in ("rgb", "tiny", "small")] == [
+        CONV_BY_SHIFTS, CONV_BY_SLICES, CONV_BY_SLICES]
     grey = load("name: grey\ninput: [28, 28, 1]\nlayers: [{conv: {K: 6, F: 5, P: 2, name: c1}}]\n")
     grey_shapes = {name: list(facts.input_shapes) for name, facts in analysis_of(grey).layers.items()}
-    assert choose(node_named(grey, "c1"), grey_shapes["c1"], cpu) == "lax"  # 6 filters: LeNet's conv1
+    assert choose(node_named(grey, "c1"), grey_shapes["c1"], cpu) == CONV_BY_SHIFTS  # LeNet's conv1
+    assert choose(node_named(grey, "c1"), grey_shapes["c1"], Lowering("auto", "gpu")) == "lax"
 
 
 def test_the_lax_lowering_writes_plain_flax():
@@ -207,7 +262,7 @@ def test_the_lax_lowering_writes_plain_flax():
     assert "import itertools" not in source
     lowered = emit_source(graph, analysis_of(graph), Lowering("auto", "cpu"))
     assert "conv_im2col_grad(self.wide, x)" in lowered and "x = self.plain(x)" in lowered
-    assert "def conv_by_slices" not in lowered  # only the helpers used are written
+    assert "def conv_by_slices" not in lowered and "def conv_by_shifts" not in lowered  # only the helpers used
     assert 'pool_by_slices(x, (2, 2), "max")' in lowered
     assert "nnx.max_pool(x, (3, 3), strides=(1, 1)" in lowered
     assert "import itertools" in lowered
@@ -222,7 +277,8 @@ def test_built_model_source_is_the_export_for_its_backend():
                                                    Lowering("auto", jax.default_backend()))
 
 
-@pytest.mark.parametrize(("lowering", "helper"), [("im2col", "conv_by_slices"), ("im2col-grad", "conv_im2col_grad")])
+@pytest.mark.parametrize(("lowering", "helper"), [("im2col", "conv_by_slices"), ("im2col-grad", "conv_im2col_grad"),
+                                                  ("shifts", "conv_by_shifts")])
 def test_exported_im2col_code_runs_standalone(tmp_path, lowering, helper):
     spec = tmp_path / "net.yaml"
     spec.write_text(LAYERS + "  - flatten\n  - {dense: {units: 2}}\n")

@@ -145,7 +145,7 @@ layers:
 """
 
 
-@pytest.mark.parametrize("lowering", ["lax", "im2col", "im2col-grad"])
+@pytest.mark.parametrize("lowering", ["lax", "im2col", "im2col-grad", "shifts"])
 def test_bfloat16_compute_survives_batchnorm(lowering):
     """Batchnorm keeps float32 statistics (and a normalization layer float32 constants);
     without care their outputs (and every layer after them) would be float32 again. Every
@@ -161,7 +161,9 @@ def test_bfloat16_compute_survives_batchnorm(lowering):
 
     def products(jaxpr):  # the convs and matmuls, inside custom_vjp and pjit calls too
         for eqn in jaxpr.eqns:
-            if eqn.primitive.name in ("conv_general_dilated", "dot_general"):
+            # A custom_vjp call is a lowered conv: under shifts one whose products are
+            # multiply-adds (summed in float32 and rounded, as a bfloat16 conv accumulates).
+            if eqn.primitive.name in ("conv_general_dilated", "dot_general") or "custom_vjp" in eqn.primitive.name:
                 yield eqn
             for param in eqn.params.values():
                 inner = getattr(param, "jaxpr", param)

@@ -12,6 +12,11 @@ The emitter can write a layer either as Flax's own call (``self.conv(x)``,
   dilated) slices of the padded input concatenated on the channel axis, then
   one matmul with the kernel reshaped to ``(window * C_in, C_out)``; autodiff
   differentiates the matmul.
+* ``conv_by_shifts(self.conv, x)``: for convs with few values per window
+  (window x C_in, e.g. a first layer on grey or RGB images): the forward pass
+  as a sum of shifted input slices, each channel times its kernel row, which
+  XLA fuses into one element-wise loop; the gradients (a ``jax.custom_vjp``)
+  as ``conv_im2col_grad``'s.
 * ``pool_by_slices(x, window, mode)``: non-overlapping pooling (strides ==
   window, no padding) as the element-wise max or mean of strided slices.
 
@@ -20,7 +25,7 @@ the ``nnx.Conv`` module itself, so the parameters (and checkpoints and
 imported weights) are exactly those of the ``lax`` lowering. Which lowering
 a layer gets is :func:`choose`'s decision from a rule table per backend
 (:data:`RULES`, calibrated by ``benchmarks/lowering.py``), or forced for
-every layer it applies to (``lax``, ``im2col``, ``im2col-grad``).
+every layer it applies to (``lax``, ``im2col``, ``im2col-grad``, ``shifts``).
 
 Pure Python: the backend is a name given by the caller; nothing here imports JAX.
 """
@@ -35,14 +40,15 @@ from netspec.infer.shapes import window_output
 from netspec.ir import ConvAttrs, DepthwiseConvAttrs, Node, PoolAttrs
 from netspec.ops import OPS
 
-LoweringName = Literal["lax", "auto", "im2col", "im2col-grad"]
-LOWERINGS: tuple[str, ...] = ("lax", "auto", "im2col", "im2col-grad")
+LoweringName = Literal["lax", "auto", "im2col", "im2col-grad", "shifts"]
+LOWERINGS: tuple[str, ...] = ("lax", "auto", "im2col", "im2col-grad", "shifts")
 BACKENDS: tuple[str, ...] = ("cpu", "gpu", "tpu")
 
 # What a layer can be lowered to: Flax's own call, or one of the helpers below.
 LAX_CALL = "lax"
 CONV_BY_SLICES = "conv_by_slices"  # im2col forward; autodiff differentiates the matmul
 CONV_IM2COL_GRAD = "conv_im2col_grad"  # XLA's convolution forward and for the input gradient, im2col for the kernel's
+CONV_BY_SHIFTS = "conv_by_shifts"  # forward as shifted slices times kernel rows, summed; gradients as im2col-grad's
 POOL_BY_SLICES = "pool_by_slices"  # non-overlapping windows as an element-wise max/mean of strided slices
 
 Shape = tuple[int, ...]
@@ -55,8 +61,7 @@ class Rule:
     and for pools. A threshold of 0 never applies.
 
     * at most ``tiny_output`` output pixels: ``conv_by_slices``;
-    * im2col rows of at most ``thin_rows`` values and ``wide`` filters:
-      ``conv_by_slices``;
+    * im2col rows of at most ``shift_rows`` values: ``conv_by_shifts``;
     * at least ``kernel_grad_pixels`` output pixels and ``wide`` filters:
       ``conv_im2col_grad``;
     * otherwise, and every grouped or depthwise conv: lax.
@@ -65,7 +70,7 @@ class Rule:
     """
 
     tiny_output: int = 0
-    thin_rows: int = 0
+    shift_rows: int = 0
     kernel_grad_pixels: int = 0
     wide: int = 32
     pool: bool = False
@@ -78,19 +83,24 @@ class Rule:
 # maps, but (1) its kernel gradient, a convolution contracting over the batch,
 # is 1.2-3x slower than im2col + a matmul once maps have 8x8 pixels and 32
 # filters; (2) on maps of 2x2 or 1x1 pixels it is 4-20x slower than the im2col
-# matmul; (3) on a first layer (RGB 3x3: 27 values per im2col row) with 32
-# filters the im2col matmul is 1.5-2x faster forward (with LeNet's 6 it is
-# not). Pooling by strided slices differentiates as element-wise selects: 5x
-# (reshape + max) and 11x (reduce_window + select_and_scatter) faster forward +
-# backward. GPUs and TPUs have tuned convolutions (cuDNN, the MXU); until
-# measured there, lax.
+# matmul; (3) on a first layer (grey 5x5 or RGB 3x3: 25 or 27 values per im2col
+# row) its forward pass is 3-5x slower than the sum of shifted multiply-adds
+# (conv_by_shifts), which also beat the im2col matmul there. Pooling by strided
+# slices differentiates as element-wise selects: 5x (reshape + max) and 11x
+# (reduce_window + select_and_scatter) faster forward + backward. GPUs and TPUs
+# have tuned convolutions (cuDNN, the MXU); until measured there, lax.
 RULES: dict[str, Rule] = {
-    "cpu": Rule(tiny_output=4, thin_rows=32, kernel_grad_pixels=64, wide=32, pool=True),
+    "cpu": Rule(tiny_output=4, shift_rows=32, kernel_grad_pixels=64, wide=32, pool=True),
     "gpu": Rule(),
     "tpu": Rule(),
 }
 
-FORCED: dict[str, str] = {"im2col": CONV_BY_SLICES, "im2col-grad": CONV_IM2COL_GRAD}
+# conv_by_shifts writes one multiply-add per window offset and input channel; past this
+# many (im2col row length) the program only grows, so even forced ``shifts`` leaves such a
+# conv to lax.
+MAX_SHIFT_TERMS = 64
+
+FORCED: dict[str, str] = {"im2col": CONV_BY_SLICES, "im2col-grad": CONV_IM2COL_GRAD, "shifts": CONV_BY_SHIFTS}
 
 
 @dataclass(frozen=True)
@@ -129,7 +139,7 @@ def pool_tiles_input(attrs: PoolAttrs, input_shape: Shape) -> bool:
 def choose(node: Node, input_shapes: list[Shape], lowering: Lowering) -> str:
     """How ``node`` is written under ``lowering``: :data:`LAX_CALL` or the name
     of the helper that computes it (:data:`CONV_BY_SLICES`,
-    :data:`CONV_IM2COL_GRAD`, :data:`POOL_BY_SLICES`)."""
+    :data:`CONV_IM2COL_GRAD`, :data:`CONV_BY_SHIFTS`, :data:`POOL_BY_SLICES`)."""
     alternative = OPS[node.op].lowered_by if node.op in OPS else ""
     if lowering.name == "lax" or not alternative:
         return LAX_CALL
@@ -146,13 +156,17 @@ def choose(node: Node, input_shapes: list[Shape], lowering: Lowering) -> str:
         return CONV_BY_SLICES  # grouped ones too: one einsum over the groups
     if grouped:
         return LAX_CALL  # im2col-grad's kernel gradient would be lax's; auto: unmeasured
+    row = math.prod(attrs.kernel) * input_shapes[0][-1]
+    if forced == CONV_BY_SHIFTS:
+        return CONV_BY_SHIFTS if row <= MAX_SHIFT_TERMS else LAX_CALL
     if forced:
         return forced
     filters = attrs.filters if isinstance(attrs, ConvAttrs) else 0
     pixels = math.prod(window_output(attrs, input_shapes[0]))
-    row = math.prod(attrs.kernel) * input_shapes[0][-1]
-    if (rule.tiny_output and pixels <= rule.tiny_output) or (row <= rule.thin_rows and filters >= rule.wide):
+    if rule.tiny_output and pixels <= rule.tiny_output:
         return CONV_BY_SLICES
+    if row <= min(rule.shift_rows, MAX_SHIFT_TERMS):
+        return CONV_BY_SHIFTS
     if rule.kernel_grad_pixels and pixels >= rule.kernel_grad_pixels and filters >= rule.wide:
         return CONV_IM2COL_GRAD
     return LAX_CALL
@@ -162,9 +176,8 @@ def lowered_call(node: Node, call: str, input_shapes: list[Shape], lowering: Low
     """``call`` (the emit rule's ``__call__`` text) rewritten for the chosen
     lowering, and the helpers it needs."""
     choice = choose(node, input_shapes, lowering)
-    if choice in (CONV_BY_SLICES, CONV_IM2COL_GRAD):
-        helpers = frozenset({choice, "conv_operands", "conv_geometry", "conv_columns"})
-        return call.replace("{layer}({0})", f"{choice}({{layer}}, {{0}})"), helpers
+    if choice in CONV_HELPERS:
+        return call.replace("{layer}({0})", f"{choice}({{layer}}, {{0}})"), CONV_HELPERS[choice]
     if choice == POOL_BY_SLICES:
         attrs = cast(PoolAttrs, node.attrs)
         # Only integers and one of two fixed words reach the source (no text from the spec).
@@ -180,6 +193,14 @@ def apply(node: Node, code, input_shapes: list[Shape], lowering: Lowering):
         return code
     return replace(code, call=call, helpers=code.helpers | helpers)
 
+
+# What each conv lowering's generated code calls.
+IM2COL_HELPERS = frozenset({"conv_operands", "conv_geometry", "conv_shifted_slices", "conv_columns"})
+CONV_HELPERS: dict[str, frozenset[str]] = {
+    CONV_BY_SLICES: IM2COL_HELPERS | {CONV_BY_SLICES},
+    CONV_IM2COL_GRAD: IM2COL_HELPERS | {CONV_IM2COL_GRAD, "conv_lax", "conv_backward"},
+    CONV_BY_SHIFTS: IM2COL_HELPERS | {CONV_BY_SHIFTS, "conv_lax", "conv_backward"},
+}
 
 # The helpers' source, written into the generated file when a layer uses them.
 LOWERING_HELPERS: dict[str, str] = {
@@ -215,19 +236,26 @@ def conv_geometry(conv, x):
         pads = [tuple(pair) for pair in padding]
     return tuple(strides), tuple(dilation), [tuple(pair) for pair in pads]
 ''',
-    "conv_columns": '''
-def conv_columns(x, window, strides, dilation, pads):
-    """im2col: the padded input's shifted (strided, dilated) slices, one per kernel offset,
-    concatenated on the channel axis: (batch, *output sizes, window * C_in)."""
+    "conv_shifted_slices": '''
+def conv_shifted_slices(x, window, strides, dilation, pads):
+    """The padded input's shifted (strided, dilated) slices, one per kernel offset in the
+    kernel's row-major order, each (batch, *output sizes, C_in)."""
     x = jnp.pad(x, [(0, 0), *pads, (0, 0)])
     spans = [d * (k - 1) + 1 for k, d in zip(window, dilation)]
     out = [(size - span) // stride + 1 for size, span, stride in zip(x.shape[1:-1], spans, strides)]
-    patches = []
+    slices = []
     for offset in itertools.product(*(range(k) for k in window)):
         index = tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
                       for o, d, n, s in zip(offset, dilation, out, strides))
-        patches.append(x[(slice(None), *index, slice(None))])
-    return jnp.concatenate(patches, axis=-1) if len(patches) > 1 else patches[0]
+        slices.append(x[(slice(None), *index, slice(None))])
+    return slices
+''',
+    "conv_columns": '''
+def conv_columns(x, window, strides, dilation, pads):
+    """im2col: the shifted slices concatenated on the channel axis,
+    (batch, *output sizes, window * C_in)."""
+    slices = conv_shifted_slices(x, window, strides, dilation, pads)
+    return jnp.concatenate(slices, axis=-1) if len(slices) > 1 else slices[0]
 ''',
     "conv_by_slices": '''
 def conv_by_slices(conv, x):
@@ -248,41 +276,89 @@ def conv_by_slices(conv, x):
         y = jnp.einsum("...kgc,kcgo->...go", columns, per_group).reshape(*columns.shape[:-3], features)
     return y if bias is None else y + bias
 ''',
+    "conv_lax": '''
+def conv_lax(x, kernel, strides, dilation, pads, groups):
+    """XLA's convolution of channels-last ``x`` by an ``nnx.Conv`` kernel
+    ``(*window, C_in // groups, C_out)``, as ``nnx.Conv`` calls it."""
+    spatial = "DHW"[3 - (kernel.ndim - 2):]
+    layout = ("N" + spatial + "C", spatial + "IO", "N" + spatial + "C")
+    return jax.lax.conv_general_dilated(x, kernel, strides, pads, rhs_dilation=dilation,
+                                        dimension_numbers=layout, feature_group_count=groups)
+''',
+    "conv_backward": '''
+def conv_backward(x, kernel, g, strides, dilation, pads, groups):
+    """The input's and the kernel's gradients of ``conv_lax(x, kernel, ...)`` for the output
+    gradient ``g``: the input's by XLA's convolution; the kernel's by im2col + a matmul over
+    batch chunks, where XLA's convolution for it (one contracting over the batch) is slow
+    (grouped convs: XLA's).
+    """
+    dx = jax.vjp(lambda x: conv_lax(x, kernel, strides, dilation, pads, groups), x)[1](g)[0]
+    if groups != 1:
+        return dx, jax.vjp(lambda k: conv_lax(x, k, strides, dilation, pads, groups), kernel)[1](g)[0]
+    columns = conv_columns(x, kernel.shape[:-2], strides, dilation, pads)
+    rows, width, features = g.size // g.shape[-1], columns.shape[-1], g.shape[-1]
+    # A long contraction (many pixels) splits into a few matmuls that keep every core busy;
+    # a short one would only multiply the (width, features) partial sums.
+    long = [c for c in (8, 4, 2) if rows % c == 0 and rows // c >= 4 * max(width, features)]
+    chunks = long[0] if long else 1
+    dk = jnp.einsum("bkm,bkn->bnm", columns.reshape(chunks, rows // chunks, width),
+                    g.reshape(chunks, rows // chunks, features)).sum(0).T
+    return dx, dk.reshape(kernel.shape)
+''',
     "conv_im2col_grad": '''
 def conv_im2col_grad(conv, x):
     """``conv(x)`` for an ``nnx.Conv``: XLA's convolution forward and for the input's
-    gradient, but the kernel's gradient by im2col + a matmul over batch chunks, where
-    XLA's convolution for it (one contracting over the batch) is slow. Same parameters
-    and maths as ``conv(x)``.
+    gradient, but the kernel's gradient by im2col + a matmul (``conv_backward``). Same
+    parameters and maths as ``conv(x)``.
     """
     x, kernel, bias = conv_operands(conv, x)  # kernel: (*window, C_in // groups, C_out)
     strides, dilation, pads = conv_geometry(conv, x)
-    spatial = "DHW"[3 - (kernel.ndim - 2):]
-    layout = ("N" + spatial + "C", spatial + "IO", "N" + spatial + "C")
     groups = conv.feature_group_count
 
-    def convolve(x, kernel):
-        return jax.lax.conv_general_dilated(x, kernel, strides, pads, rhs_dilation=dilation,
-                                            dimension_numbers=layout, feature_group_count=groups)
+    def forward(x, kernel):
+        return conv_lax(x, kernel, strides, dilation, pads, groups)
 
-    def backward(residuals, g):
-        x, kernel = residuals
-        dx = jax.vjp(lambda x: convolve(x, kernel), x)[1](g)[0]
-        if groups != 1:
-            return dx, jax.vjp(lambda k: convolve(x, k), kernel)[1](g)[0]
-        columns = conv_columns(x, kernel.shape[:-2], strides, dilation, pads)
-        rows, width, features = g.size // g.shape[-1], columns.shape[-1], g.shape[-1]
-        # A long contraction (many pixels) splits into a few matmuls that keep every core busy;
-        # a short one would only multiply the (width, features) partial sums.
-        long = [c for c in (8, 4, 2) if rows % c == 0 and rows // c >= 4 * max(width, features)]
-        chunks = long[0] if long else 1
-        dk = jnp.einsum("bkm,bkn->bnm", columns.reshape(chunks, rows // chunks, width),
-                        g.reshape(chunks, rows // chunks, features)).sum(0).T
-        return dx, dk.reshape(kernel.shape)
+    convolve = jax.custom_vjp(forward)
+    convolve.defvjp(lambda x, kernel: (forward(x, kernel), (x, kernel)),
+                    lambda saved, g: conv_backward(*saved, g, strides, dilation, pads, groups))
+    y = convolve(x, kernel)
+    return y if bias is None else y + bias
+''',
+    "conv_by_shifts": '''
+def conv_by_shifts(conv, x):
+    """``conv(x)`` for an ``nnx.Conv`` with few values per window (window x C_in, such as a
+    first layer on grey or RGB images): the forward pass sums, over kernel offsets and input
+    channels, the shifted input slice's channel times that kernel row, which XLA fuses into one
+    loop over the output; the gradients are ``conv_backward``'s. Same parameters and maths as
+    ``conv(x)`` (ungrouped convs only).
+    """
+    x, kernel, bias = conv_operands(conv, x)  # kernel: (*window, C_in, C_out)
+    strides, dilation, pads = conv_geometry(conv, x)
+    accumulate = jnp.promote_types(x.dtype, jnp.float32)  # bfloat16 terms still sum in float32
 
-    convolve_with_grad = jax.custom_vjp(convolve)
-    convolve_with_grad.defvjp(lambda x, kernel: (convolve(x, kernel), (x, kernel)), backward)
-    y = convolve_with_grad(x, kernel)
+    def shifted_sum(x, kernel):
+        slices = conv_shifted_slices(x, kernel.shape[:-2], strides, dilation, pads)
+        rows = kernel.reshape(len(slices), *kernel.shape[-2:]).astype(accumulate)
+        y = None
+        for part, weights in zip(slices, rows):
+            part = part.astype(accumulate)
+            for channel in range(weights.shape[0]):
+                term = part[..., channel:channel + 1] * weights[channel]
+                y = term if y is None else y + term
+        return y.astype(x.dtype)
+
+    def forward(x, kernel):
+        # XLA:CPU would fuse the element-wise sum into every consumer and redo it there (in a
+        # pooling's strided slices and their gradient: a 3-4x slower train step). A conditional
+        # is a boundary its fusion keeps, so the sum is written to memory once; the other
+        # branch, the same convolution by XLA, runs only for a kernel with inf or nan in it.
+        return jax.lax.cond(jnp.isfinite(kernel).all(), shifted_sum,
+                            lambda x, kernel: conv_lax(x, kernel, strides, dilation, pads, 1), x, kernel)
+
+    convolve = jax.custom_vjp(forward)
+    convolve.defvjp(lambda x, kernel: (forward(x, kernel), (x, kernel)),
+                    lambda saved, g: conv_backward(*saved, g, strides, dilation, pads, 1))
+    y = convolve(x, kernel)
     return y if bias is None else y + bias
 ''',
     "pool_by_slices": '''

@@ -286,11 +286,12 @@ class TrainSpec(_Strict):
     data: str | None = Field(None, description="default --data source: mnist, cifar10, folder:PATH, npz:PATH, ...")
     freeze: FreezeSpec | None = Field(
         None, description="layers whose weights stay fixed: names, glob patterns (block1/*) or {up_to: LAYER}")
-    lowering: Literal["auto", "lax", "im2col", "im2col-grad"] = Field(
+    lowering: Literal["auto", "lax", "im2col", "im2col-grad", "shifts"] = Field(
         "auto", description="how convs and pools are lowered: auto (a rule table per backend), lax (XLA's "
-                            "conv/reduce_window), im2col (convs by slices + matmul) or im2col-grad (XLA's conv, "
-                            "the kernel gradient by im2col); both pool tiling windows by strided slices; same "
-                            "maths and weights")
+                            "conv/reduce_window), im2col (convs by slices + matmul), im2col-grad (XLA's conv, "
+                            "the kernel gradient by im2col) or shifts (forward by shifted multiply-adds, "
+                            "gradients as im2col-grad's); all but lax pool tiling windows by strided slices; "
+                            "same maths and weights")
     precision: Literal["float32", "mixed", "bfloat16"] = Field(
         "float32", description="float32; mixed: compute in bfloat16, keep parameters and optimizer state in "
                                "float32; bfloat16: compute, parameters and optimizer state in bfloat16 "

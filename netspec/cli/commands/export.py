@@ -28,8 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="replace FILE if it already exists")
     parser.add_argument("--lowering", choices=LOWERINGS, default="auto",
                         help="how convs and pools are written: auto (the rule table for --backend, the default), "
-                             "lax (Flax's own calls), im2col (convs by slices + matmul) or im2col-grad (XLA's conv, the "
-                             "kernel gradient by im2col); both im2col ones pool tiling windows by strided slices")
+                             "lax (Flax's own calls), im2col (convs by slices + matmul), im2col-grad (XLA's conv, the "
+                             "kernel gradient by im2col) or shifts (forward by shifted multiply-adds, gradients as "
+                             "im2col-grad's); all but lax pool tiling windows by strided slices")
     parser.add_argument("--backend", choices=BACKENDS, default="cpu",
                         help="the backend 'auto' chooses for (default cpu, what netspec.build picks there)")
 
