@@ -166,7 +166,7 @@ def layer_module(model: nnx.Module, name: str) -> nnx.Module:
     name), e.g. the ``nnx.Conv`` of a conv layer inside a residual block.
 
     >>> model = build("name: tiny\\ninput: [4, 4, 1]\\nlayers: [flatten, {dense: {units: 2, name: out}}]\\n")
-    >>> layer_module(model, "out").kernel.value.shape
+    >>> layer_module(model, "out").kernel[...].shape
     (16, 2)
     """
     modules = program_of(model).modules
