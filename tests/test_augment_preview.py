@@ -64,3 +64,18 @@ def test_training_header_says_which_augmentations_are_on(tmp_path, capsys, augme
     assert cli.main(["train", str(spec), "--data", "synthetic:60", "--out", str(tmp_path / "run"),
                      "--quiet", "--batch-size", "8", *extra]) == 0
     assert expected in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("augment={rotation: 30", "--set augment"),  # unbalanced flow mapping: a YAML error, not a traceback
+    ("augment", "--set must be KEY=VALUE"),
+    ("augment=[&a [*a, *a], *a]", "--set augment"),  # aliases: refused as in a spec file
+])
+def test_preview_reads_set_as_train_does(tmp_path, capsys, value, expected):
+    spec = tmp_path / "aug.yaml"
+    spec.write_text(SPEC)
+    output = tmp_path / "preview.png"
+    assert cli.main(["augment-preview", str(spec), "--data", "synthetic:60", "--set", value, "-o", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert not output.exists()

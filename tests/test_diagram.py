@@ -143,3 +143,23 @@ def test_graph_command_writes_svg_and_dot_and_refuses_unknown_formats(tmp_path, 
     assert not (tmp_path / "net.png").exists()
     assert run_cli(["graph", spec]) == 0
     assert capsys.readouterr().out.startswith('digraph "resnet18"')
+
+
+def test_graph_output_is_replaced_atomically(tmp_path, monkeypatch, capsys):
+    """A write that fails half-way (a full disk) leaves the older file whole, says so, exits 1."""
+    spec, target = ROOT / "specs/lenet.yaml", tmp_path / "net.dot"
+    target.write_text("the older diagram")
+    real_write_text = type(target).write_text
+
+    def disk_full(self, text, *args, **kwargs):
+        real_write_text(self, text[:10], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(target), "write_text", disk_full)
+    assert run_cli(["graph", spec, "-o", target, "--force"]) == 1
+    assert "cannot write" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert target.read_text() == "the older diagram"
+    assert [path.name for path in tmp_path.iterdir()] == ["net.dot"]  # no temporary left behind
+    assert run_cli(["graph", spec, "-o", target, "--force"]) == 0
+    assert target.read_text().startswith('digraph "lenet5"')

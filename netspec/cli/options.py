@@ -89,14 +89,20 @@ def _column_list(text: str) -> list[str]:
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     """``{key: value}`` for every train flag and ``--set`` given on the command line: the
     overrides ``netspec.train.fit`` takes (short names such as ``lr`` resolve where they apply)."""
-    from netspec.spec.source import load_yaml
-
     found: dict[str, Any] = {}
     for flag, _, _ in TRAIN_FLAGS:
         value = getattr(args, _override_key(flag), None)
         if value is not None:
             found[_override_key(flag)] = value
-    for item in args.set:
+    return found | set_overrides(args.set)
+
+
+def set_overrides(items: list[str]) -> dict[str, Any]:
+    """``{key: value}`` for ``--set KEY=VALUE`` flags, each VALUE read as YAML."""
+    from netspec.spec.source import load_yaml
+
+    found: dict[str, Any] = {}
+    for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise NetspecError([error("bad-set", f"--set must be KEY=VALUE, but got '{item}'",

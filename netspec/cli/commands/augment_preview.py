@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from netspec.cli.options import load_dataset
+    from netspec.cli.options import load_dataset, set_overrides
     from netspec.diagnostics import NetspecError, error
     from netspec.pipeline import load
     from netspec.spec.train import TrainSpec
@@ -48,15 +48,7 @@ def run(args: argparse.Namespace) -> int:
         base = TrainSpec.model_validate(run_info["train"])
     else:
         graph, base = load(args.spec), None
-    overrides = {}
-    import yaml
-
-    for item in args.set:
-        key, sep, text = item.partition("=")
-        if not sep:
-            raise NetspecError([error("bad-set", f"--set must be KEY=VALUE, but got '{item}'")])
-        overrides[key.strip()] = yaml.safe_load(text)
-    train = settings(graph, overrides, base)
+    train = settings(graph, set_overrides(args.set), base)  # read as train reads --set: the loader's limits
     source = args.data or (run_info or {}).get("data") or train.data
     dataset = load_dataset(source, graph, val_split=train.val_split, seed=train.seed, args=args, run_info=run_info)
     if len(graph.input_shape) != 3:

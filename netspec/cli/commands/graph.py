@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from netspec.cli.output_files import replaced_atomically
     from netspec.pipeline import analysis_of, load
     from netspec.report.diagram import to_dot
     from netspec.report.render import to_svg
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     text = to_svg(graph, analysis, renderer=args.renderer) if target.suffix.lower() == ".svg" \
         else to_dot(graph, analysis)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    with replaced_atomically(target) as temporary:  # a full disk leaves an older file as it was
+        temporary.write_text(text, encoding="utf-8")
     print(f"wrote {target} ({len(graph.nodes)} layers)", file=sys.stderr)
     return 0
