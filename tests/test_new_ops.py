@@ -210,6 +210,14 @@ def test_a_bad_constant_is_reported():
     assert "must be a finite number" in problem.message
 
 
+@pytest.mark.parametrize("layer", ["  - dense: {units: 3, init: {bias: {constant: 1e300}}}\n",
+                                   "  - dense: {units: 3, activation: {leaky_relu: {alpha: -1e39}}}\n"])
+def test_a_number_float32_cannot_hold_is_reported(layer):
+    """Finite in the YAML but inf in the model's float32 weights or activations: refused at check time."""
+    [problem] = errors(spec(layer, "[4]"))
+    assert "within float32's range" in problem.message
+
+
 # --- preprocessing inside the model -------------------------------------------------------------
 
 PREPROCESS = spec("""\

@@ -454,8 +454,9 @@ def _activation_arguments(name: str, arguments: Any) -> dict[str, float]:
         if key not in allowed:
             raise fail("activation", f"{name} takes only {', '.join(allowed)}, but got {describe(key)}",
                        hint=suggest(str(key), allowed), at=place)
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-            raise fail("activation", f"{key} of {name} must be a finite number, but got {describe(number)}", at=place)
+        if not storable(number):
+            raise fail("activation", f"{key} of {name} must be a finite number within float32's range (±3.4e38), "
+                                     f"but got {describe(number)}", at=place)
         if key in _NON_NEGATIVE_ARGUMENTS and number < 0:
             raise fail("activation", f"{key} of {name} must be non-negative, but got {number}", at=place)
         result[key] = float(number)
@@ -508,6 +509,16 @@ ActivationValue = Annotated[Activation, PlainValidator(activation_value), WithJs
      "additionalProperties": False}]})]
 
 
+# The largest float32: a weight or activation argument past it would become inf in the model.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def storable(number: Any) -> bool:
+    """A real number (not a bool) that float32 holds without turning it into inf or nan."""
+    return (not isinstance(number, bool) and isinstance(number, (int, float)) and math.isfinite(number)
+            and abs(number) <= FLOAT32_MAX)
+
+
 def constant_init(value: float) -> str:
     """The canonical name of a constant initialiser: ``constant(-2.0)``."""
     return f"constant({float(value)!r})"
@@ -519,8 +530,9 @@ def _constant(value: Any, at: tuple) -> str:
     if isinstance(value, dict) and set(value) - {"value"}:
         key = next(iter(set(value) - {"value"}))
         raise fail("initializer", f"constant takes only value, but got {describe(key)}", at=(*at, "constant", key))
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
-        raise fail("initializer", f"the value of constant must be a finite number, but got {describe(number)}",
+    if not storable(number):
+        raise fail("initializer", f"the value of constant must be a finite number within float32's range "
+                                  f"(±3.4e38), but got {describe(number)}",
                    at=(*at, "constant"))
     return constant_init(number)
 
